@@ -1,0 +1,43 @@
+// `npm start`: the worker under `wrangler dev` on http://127.0.0.1:8787 with local KV, wired to the
+// bundled upstream simulator on http://127.0.0.1:9000. No key and no network needed.
+// PORT and SIM_PORT move the two ports; extra arguments go to `wrangler dev`.
+import { spawn } from 'node:child_process'
+import { createRequire } from 'node:module'
+import { startSimulatorServer } from '../simulator/server'
+import { SIMULATOR_ADMIN_KEY } from '../simulator/upstream'
+
+const port = process.env.PORT ?? '8787'
+const simulator = await startSimulatorServer({
+  port: Number(process.env.SIM_PORT ?? 9000),
+  latencyMs: Number(process.env.SIM_LATENCY_MS ?? 0),
+})
+console.log(`upstream simulator: ${simulator.sim.groups.length} groups at ${simulator.baseUrl}`)
+
+const wrangler = createRequire(import.meta.url).resolve('wrangler/bin/wrangler.js')
+const child = spawn(
+  process.execPath,
+  [
+    wrangler,
+    'dev',
+    '--ip',
+    '127.0.0.1',
+    '--port',
+    port,
+    '--var',
+    `OPENAI_BASE_URL:${simulator.baseUrl}`,
+    '--var',
+    `OPENAI_ADMIN_KEY:${SIMULATOR_ADMIN_KEY}`,
+    ...process.argv.slice(2),
+  ],
+  {
+    stdio: 'inherit',
+    env: { ...process.env, WRANGLER_SEND_METRICS: 'false', CLOUDFLARE_CF_FETCH_ENABLED: 'false' },
+  },
+)
+
+const stop = (signal: NodeJS.Signals) => child.kill(signal)
+process.on('SIGINT', stop)
+process.on('SIGTERM', stop)
+child.on('exit', (code) => {
+  void simulator.close().then(() => process.exit(code ?? 0))
+})

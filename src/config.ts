@@ -1,0 +1,79 @@
+import { AppError } from './errors'
+
+/** The worker's settings, parsed once per request from `c.env`. */
+export interface Config {
+  /** Upstream Admin API base, without a trailing slash, e.g. `https://api.openai.com/v1`. */
+  upstreamBaseUrl: string
+  /** Bounds one upstream call, in milliseconds. */
+  upstreamTimeoutMs: number
+  /** How long a stored page is served as fresh, in seconds. */
+  cacheTtlSeconds: number
+}
+
+export const DEFAULT_UPSTREAM_BASE_URL = 'https://api.openai.com/v1'
+export const DEFAULT_CACHE_TTL_SECONDS = 60
+export const DEFAULT_UPSTREAM_TIMEOUT_MS = 10_000
+
+/**
+ * Reads the vars into a typed config. A malformed var is an operator error: it is logged by name
+ * (never by value) and the caller gets a generic 500.
+ */
+export function readConfig(env: Env): Config {
+  return {
+    upstreamBaseUrl: readBaseUrl(env.OPENAI_BASE_URL),
+    upstreamTimeoutMs: readInteger(
+      'UPSTREAM_TIMEOUT_MS',
+      env.UPSTREAM_TIMEOUT_MS,
+      DEFAULT_UPSTREAM_TIMEOUT_MS,
+      1,
+      120_000,
+    ),
+    cacheTtlSeconds: readInteger(
+      'CACHE_TTL_SECONDS',
+      env.CACHE_TTL_SECONDS,
+      DEFAULT_CACHE_TTL_SECONDS,
+      1,
+      86_400,
+    ),
+  }
+}
+
+/** The admin key, read only where the upstream is called, so nothing else ever holds it. */
+export function readAdminKey(env: Env): string {
+  const key = env.OPENAI_ADMIN_KEY
+  if (typeof key !== 'string' || key.trim() === '') {
+    throw AppError.misconfigured(
+      'The OPENAI_ADMIN_KEY secret is not set: run `wrangler secret put OPENAI_ADMIN_KEY` (or put it in .dev.vars locally).',
+    )
+  }
+  return key.trim()
+}
+
+function readBaseUrl(raw: string | undefined): string {
+  const value = raw?.trim() || DEFAULT_UPSTREAM_BASE_URL
+  let url: URL
+  try {
+    url = new URL(value)
+  } catch {
+    throw AppError.misconfigured('OPENAI_BASE_URL is not an absolute URL.')
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') {
+    throw AppError.misconfigured('OPENAI_BASE_URL must use http or https.')
+  }
+  return value.replace(/\/+$/, '')
+}
+
+function readInteger(
+  name: string,
+  raw: string | undefined,
+  fallback: number,
+  min: number,
+  max: number,
+): number {
+  if (raw === undefined || raw.trim() === '') return fallback
+  const value = Number(raw)
+  if (!/^\d+$/.test(raw.trim()) || value < min || value > max) {
+    throw AppError.misconfigured(`${name} must be an integer from ${min} to ${max}.`)
+  }
+  return value
+}

@@ -1,0 +1,146 @@
+import { z } from '@hono/zod-openapi'
+import type { Context, ErrorHandler, NotFoundHandler } from 'hono'
+import type { ContentfulStatusCode } from 'hono/utils/http-status'
+import { log } from './log'
+
+export const ErrorSchema = z
+  .object({
+    error: z
+      .object({
+        message: z.string().openapi({ description: 'A human-readable description of the error.' }),
+        type: z.string().openapi({
+          description: 'The error category, e.g. `invalid_request_error` or `server_error`.',
+        }),
+        param: z
+          .string()
+          .nullable()
+          .openapi({ description: 'The request parameter the error is about, if any.' }),
+        code: z
+          .string()
+          .nullable()
+          .openapi({ description: 'A machine-readable error code, if any.' }),
+      })
+      .openapi({ description: 'Details of the error.' }),
+  })
+  .openapi('Error', {
+    description: 'The error envelope, identical in shape to the OpenAI API\u2019s.',
+    example: {
+      error: {
+        message:
+          'Invalid \'limit\': expected an integer from 0 to 1000 written with decimal digits only, but got "abc".',
+        type: 'invalid_request_error',
+        param: 'limit',
+        code: null,
+      },
+    },
+  })
+
+export type ErrorBody = z.infer<typeof ErrorSchema>
+
+interface AppErrorInit {
+  message: string
+  type: string
+  param?: string | null
+  code?: string | null
+  headers?: Record<string, string>
+  /** Logged, never sent: what an operator needs to know. Must hold no secret. */
+  detail?: string
+}
+
+/**
+ * An error with the status and body the caller should see. Handlers and services throw it;
+ * `onError` turns it into a response, so the error shape is produced in one place.
+ */
+export class AppError extends Error {
+  readonly status: ContentfulStatusCode
+  readonly body: ErrorBody
+  readonly headers: Record<string, string>
+  readonly detail: string | undefined
+
+  constructor(status: ContentfulStatusCode, init: AppErrorInit) {
+    super(init.message)
+    this.name = 'AppError'
+    this.status = status
+    this.body = {
+      error: {
+        message: init.message,
+        type: init.type,
+        param: init.param ?? null,
+        code: init.code ?? null,
+      },
+    }
+    this.headers = init.headers ?? {}
+    this.detail = init.detail
+  }
+
+  static invalidParam(param: string, message: string): AppError {
+    return new AppError(400, { message, type: 'invalid_request_error', param })
+  }
+
+  /** An operator error (a missing secret, a malformed var): logged in full, generic to the caller. */
+  static misconfigured(detail: string): AppError {
+    return new AppError(500, {
+      message: 'The gateway is not configured correctly. Please contact its operators.',
+      type: 'server_error',
+      code: 'gateway_misconfigured',
+      detail,
+    })
+  }
+}
+
+/** Turns a thrown error into the upstream's error shape; anything unexpected becomes a generic 500. */
+export const onError: ErrorHandler = function onError(err, c) {
+  if (err instanceof AppError) {
+    if (err.status >= 500 || err.detail) {
+      log(err.status >= 500 ? 'error' : 'warn', 'request_failed', {
+        requestId: c.get('requestId'),
+        status: err.status,
+        code: err.body.error.code,
+        detail: err.detail ?? err.message,
+      })
+    }
+    return c.json(err.body, err.status, err.headers)
+  }
+  log('error', 'unhandled_error', {
+    requestId: c.get('requestId'),
+    error: err instanceof Error ? `${err.name}: ${err.message}` : 'non-error thrown',
+  })
+  return c.json(
+    {
+      error: {
+        message:
+          'The gateway hit an unexpected error. Please retry; if it persists, contact its operators.',
+        type: 'server_error',
+        param: null,
+        code: null,
+      },
+    } satisfies ErrorBody,
+    500,
+  )
+}
+
+export const notFound: NotFoundHandler = function notFound(c) {
+  return c.json(
+    {
+      error: {
+        message: `Invalid URL (${c.req.method} ${new URL(c.req.url).pathname})`,
+        type: 'invalid_request_error',
+        param: null,
+        code: 'unknown_url',
+      },
+    } satisfies ErrorBody,
+    404,
+  )
+}
+
+/** For a path that exists under other methods: 405 with the `Allow` header RFC 9110 requires. */
+export function methodNotAllowed(allow: readonly string[]) {
+  return function methodNotAllowedHandler(c: Context): never {
+    throw new AppError(405, {
+      message: `Method ${c.req.method} is not allowed on ${new URL(c.req.url).pathname}; use ${allow.join(' or ')}.`,
+      type: 'invalid_request_error',
+      code: 'method_not_allowed',
+      headers: { Allow: allow.join(', ') },
+    })
+  }
+}

@@ -1,0 +1,205 @@
+import { AppError } from '../errors'
+import {
+  type GroupList,
+  GroupListSchema,
+  type NormalizedQuery,
+  toSearchParams,
+} from '../groups/schemas'
+import { log } from '../log'
+
+export interface UpstreamRequest {
+  baseUrl: string
+  adminKey: string
+  timeoutMs: number
+  query: NormalizedQuery
+  /** Our request id, sent as `X-Client-Request-Id` so both sides' logs can be joined. */
+  requestId: string
+}
+
+export interface UpstreamPage {
+  /** The upstream's bytes, validated: what is served and cached. */
+  text: string
+  page: GroupList
+}
+
+/** Statuses about the caller's own query, relayed with their message and `param`. */
+const RELAYED_CLIENT_ERRORS = new Set([400, 404, 422])
+
+/**
+ * Calls the upstream List groups endpoint once and returns a validated page, or throws an
+ * `AppError` that says what the caller should see. The admin key goes into the request header and
+ * nowhere else: no upstream body that might quote it is ever relayed or logged.
+ */
+export async function fetchGroupsPage(
+  req: UpstreamRequest,
+  fetchImpl: typeof fetch = fetch,
+): Promise<UpstreamPage> {
+  const url = `${req.baseUrl}/organization/groups?${toSearchParams(req.query)}`
+  const started = Date.now()
+  const signal = AbortSignal.timeout(req.timeoutMs)
+  let res: Response
+  let text: string
+  try {
+    res = await fetchImpl(url, {
+      method: 'GET',
+      headers: {
+        Authorization: `Bearer ${req.adminKey}`,
+        Accept: 'application/json',
+        'X-Client-Request-Id': req.requestId,
+      },
+      signal,
+    })
+    // The timeout also bounds reading the body: a server may stall mid-response.
+    text = await res.text()
+  } catch (err) {
+    const timedOut = signal.aborted
+    log('warn', 'upstream_call', {
+      requestId: req.requestId,
+      outcome: timedOut ? 'timeout' : 'network_error',
+      ms: Date.now() - started,
+      error: timedOut ? undefined : errorName(err),
+    })
+    throw timedOut
+      ? new AppError(504, {
+          message: 'The upstream API did not answer in time. Please retry.',
+          type: 'server_error',
+          code: 'upstream_timeout',
+          detail: `upstream timed out after ${req.timeoutMs} ms`,
+        })
+      : new AppError(502, {
+          message: 'The gateway could not reach the upstream API. Please retry.',
+          type: 'server_error',
+          code: 'upstream_unreachable',
+          detail: `upstream network error: ${errorName(err)}`,
+        })
+  }
+
+  log(res.ok ? 'info' : 'warn', 'upstream_call', {
+    requestId: req.requestId,
+    upstreamRequestId: res.headers.get('x-request-id'),
+    status: res.status,
+    ms: Date.now() - started,
+  })
+
+  if (res.ok) return { text, page: parsePage(text) }
+  throw upstreamError(res, text)
+}
+
+function parsePage(text: string): GroupList {
+  let json: unknown
+  try {
+    json = JSON.parse(text)
+  } catch {
+    throw invalidResponse('upstream body is not JSON')
+  }
+  const parsed = GroupListSchema.safeParse(json)
+  if (!parsed.success) {
+    const where = parsed.error.issues[0]?.path.join('.') || '(root)'
+    throw invalidResponse(`upstream page failed the GroupList schema at ${where}`)
+  }
+  return parsed.data
+}
+
+function invalidResponse(detail: string): AppError {
+  return new AppError(502, {
+    message: 'The upstream API returned a response the gateway could not validate. Please retry.',
+    type: 'server_error',
+    code: 'upstream_invalid_response',
+    detail,
+  })
+}
+
+function upstreamError(res: Response, text: string): AppError {
+  const status = res.status
+  if (RELAYED_CLIENT_ERRORS.has(status)) {
+    const upstream = readErrorBody(text)
+    return new AppError(status as 400 | 404 | 422, {
+      message: upstream?.message ?? 'The upstream API rejected the request.',
+      type: upstream?.type ?? 'invalid_request_error',
+      param: upstream?.param ?? null,
+      code: upstream?.code ?? null,
+    })
+  }
+  if (status === 401 || status === 403) {
+    // The upstream quotes fragments of the key it was given here: never relay or log this body.
+    return new AppError(502, {
+      message:
+        'The gateway could not authenticate with the upstream API. Please contact its operators.',
+      type: 'server_error',
+      code: 'upstream_auth_failed',
+      detail: `upstream answered ${status}: check the OPENAI_ADMIN_KEY secret`,
+    })
+  }
+  if (status === 429) {
+    const retryAfter = retryAfterSeconds(res.headers)
+    return new AppError(429, {
+      message: `The upstream API is rate limiting the gateway. Please retry after ${retryAfter} seconds.`,
+      type: 'rate_limit_error',
+      code: 'rate_limit_exceeded',
+      headers: { 'Retry-After': String(retryAfter) },
+    })
+  }
+  if (status === 408) {
+    return new AppError(504, {
+      message: 'The upstream API did not answer in time. Please retry.',
+      type: 'server_error',
+      code: 'upstream_timeout',
+      detail: 'upstream answered 408',
+    })
+  }
+  return new AppError(502, {
+    message: 'The upstream API failed to answer. Please retry.',
+    type: 'server_error',
+    code: 'upstream_error',
+    detail: `upstream answered ${status}`,
+  })
+}
+
+interface UpstreamErrorFields {
+  message: string
+  type?: string
+  param: string | null
+  code: string | null
+}
+
+/** Keeps only the documented fields of an upstream error body, as plain bounded strings. */
+function readErrorBody(text: string): UpstreamErrorFields | null {
+  try {
+    const error = (JSON.parse(text) as { error?: Record<string, unknown> }).error
+    if (!error || typeof error.message !== 'string') return null
+    const str = (v: unknown) => (typeof v === 'string' ? v.slice(0, 200) : null)
+    return {
+      message: error.message.slice(0, 1000),
+      type: str(error.type) ?? undefined,
+      param: str(error.param),
+      code: str(error.code),
+    }
+  } catch {
+    return null
+  }
+}
+
+const DEFAULT_RETRY_AFTER_SECONDS = 1
+const MAX_RETRY_AFTER_SECONDS = 3600
+
+/** Seconds to wait, from `retry-after-ms`, then `retry-after` (seconds or an HTTP date). */
+export function retryAfterSeconds(headers: Headers, now = Date.now()): number {
+  const ms = Number(headers.get('retry-after-ms'))
+  let seconds = Number.NaN
+  if (headers.get('retry-after-ms') !== null && Number.isFinite(ms) && ms >= 0) {
+    seconds = Math.ceil(ms / 1000)
+  } else {
+    const raw = headers.get('retry-after')?.trim()
+    if (raw && /^\d+$/.test(raw)) seconds = Number(raw)
+    else if (raw) {
+      const date = Date.parse(raw)
+      if (!Number.isNaN(date)) seconds = Math.ceil((date - now) / 1000)
+    }
+  }
+  if (!Number.isFinite(seconds)) return DEFAULT_RETRY_AFTER_SECONDS
+  return Math.min(Math.max(seconds, DEFAULT_RETRY_AFTER_SECONDS), MAX_RETRY_AFTER_SECONDS)
+}
+
+function errorName(err: unknown): string {
+  return err instanceof Error ? err.name : 'unknown'
+}

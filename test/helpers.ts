@@ -1,0 +1,42 @@
+import { createExecutionContext, waitOnExecutionContext } from 'cloudflare:test'
+import { env } from 'cloudflare:workers'
+import type { UpstreamSimulator } from '../simulator/upstream'
+import { type AppOptions, createApp } from '../src/app'
+
+/** The simulated upstream of the current test and the requests it received (set by setup.ts). */
+export const upstream = {
+  sim: undefined as unknown as UpstreamSimulator,
+  requests: [] as Request[],
+}
+
+export interface CallOptions extends AppOptions {
+  init?: RequestInit
+  /** Bindings to use instead of the test's `env`, e.g. a failing KV or a missing secret. */
+  env?: Env
+}
+
+/**
+ * Calls a fresh app the way the runtime does and waits for its `waitUntil` work (the KV write), so
+ * every test sees settled storage.
+ */
+export async function call(path: string, options: CallOptions = {}): Promise<Response> {
+  const app = createApp(options)
+  const ctx = createExecutionContext()
+  const res = await app.fetch(
+    new Request(`https://gateway.test${path}`, options.init),
+    options.env ?? env,
+    ctx,
+  )
+  await waitOnExecutionContext(ctx)
+  return res
+}
+
+/** The page the upstream serves for a query, straight from the simulator. */
+export async function upstreamPage(query: string): Promise<unknown> {
+  const res = await upstream.sim.fetch(
+    new Request(`http://sim/v1/organization/groups${query}`, {
+      headers: { Authorization: `Bearer ${upstream.sim.adminKey}` },
+    }),
+  )
+  return res.json()
+}

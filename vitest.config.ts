@@ -1,0 +1,21 @@
+import { cloudflareTest } from '@cloudflare/vitest-plugin'
+import { defineConfig } from 'vitest/config'
+import { TEST_ADMIN_KEY, TEST_UPSTREAM_BASE_URL } from './test/constants.ts'
+
+export default defineConfig({
+  plugins: [
+    cloudflareTest({
+      main: './src/index.ts',
+      wrangler: { configPath: './wrangler.toml' },
+      miniflare: {
+        // The upstream is the in-process simulator behind a fetch spy (test/setup.ts): this host
+        // does not exist, and any request that escapes the spy fails the test.
+        bindings: { OPENAI_ADMIN_KEY: TEST_ADMIN_KEY, OPENAI_BASE_URL: TEST_UPSTREAM_BASE_URL },
+      },
+    }),
+  ],
+  test: {
+    setupFiles: ['./test/setup.ts'],
+    include: ['test/**/*.test.ts'],
+  },
+})
