@@ -2,6 +2,9 @@ import { cloudflareTest } from '@cloudflare/vitest-plugin'
 import { defineConfig } from 'vitest/config'
 import { TEST_ADMIN_KEY, TEST_UPSTREAM_BASE_URL } from './test/constants.ts'
 
+// The suite never sees a real admin key, even one exported in the developer's shell.
+process.env.OPENAI_ADMIN_KEY = TEST_ADMIN_KEY
+
 export default defineConfig({
   plugins: [
     cloudflareTest({

@@ -3,6 +3,7 @@
 // PORT and SIM_PORT move the two ports; extra arguments go to `wrangler dev`.
 import { spawn } from 'node:child_process'
 import { createRequire } from 'node:module'
+import { dirname, join } from 'node:path'
 import { startSimulatorServer } from '../simulator/server'
 import { SIMULATOR_ADMIN_KEY } from '../simulator/upstream'
 
@@ -13,7 +14,10 @@ const simulator = await startSimulatorServer({
 })
 console.log(`upstream simulator: ${simulator.sim.groups.length} groups at ${simulator.baseUrl}`)
 
-const wrangler = createRequire(import.meta.url).resolve('wrangler/bin/wrangler.js')
+const wrangler = join(
+  dirname(createRequire(import.meta.url).resolve('wrangler/package.json')),
+  'bin/wrangler.js',
+)
 const child = spawn(
   process.execPath,
   [
@@ -25,13 +29,17 @@ const child = spawn(
     port,
     '--var',
     `OPENAI_BASE_URL:${simulator.baseUrl}`,
-    '--var',
-    `OPENAI_ADMIN_KEY:${SIMULATOR_ADMIN_KEY}`,
     ...process.argv.slice(2),
   ],
   {
     stdio: 'inherit',
-    env: { ...process.env, WRANGLER_SEND_METRICS: 'false', CLOUDFLARE_CF_FETCH_ENABLED: 'false' },
+    env: {
+      ...process.env,
+      // wrangler takes required secrets from the environment: the simulator's key, never a real one.
+      OPENAI_ADMIN_KEY: SIMULATOR_ADMIN_KEY,
+      WRANGLER_SEND_METRICS: 'false',
+      CLOUDFLARE_CF_FETCH_ENABLED: 'false',
+    },
   },
 )
 

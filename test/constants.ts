@@ -1,4 +1,10 @@
-/** The admin key the tests give the worker and the simulator. No response may ever contain it. */
-export const TEST_ADMIN_KEY = 'sk-admin-test-9f8e7d6c5b4a39281706f5e4d3c2b1a0'
+/**
+ * The admin key the tests give the worker and the simulator. It ends in a suffix that cannot occur
+ * in a request id (those are hex), so a leak of even the four characters the upstream quotes in a
+ * 401 is found wherever it lands.
+ */
+export const TEST_ADMIN_KEY = 'sk-admin-test-9f8e7d6c5b4a39281706f5e4d3c2-ZqXw'
+export const ADMIN_KEY_TELLTALES = [TEST_ADMIN_KEY, TEST_ADMIN_KEY.slice(-4), 'sk-admin']
+
 /** Not a real host: only the fetch spy in test/setup.ts answers it. */
 export const TEST_UPSTREAM_BASE_URL = 'https://upstream.test/v1'

@@ -1,13 +1,18 @@
 import { createExecutionContext, waitOnExecutionContext } from 'cloudflare:test'
 import { env } from 'cloudflare:workers'
+import { expect } from 'vitest'
 import type { UpstreamSimulator } from '../simulator/upstream'
 import { type AppOptions, createApp } from '../src/app'
+import { ADMIN_KEY_TELLTALES } from './constants'
 
 /** The simulated upstream of the current test and the requests it received (set by setup.ts). */
 export const upstream = {
   sim: undefined as unknown as UpstreamSimulator,
   requests: [] as Request[],
 }
+
+/** Every line the worker logged during the current test, as written (set by setup.ts). */
+export const logs: string[] = []
 
 export interface CallOptions extends AppOptions {
   init?: RequestInit
@@ -28,7 +33,14 @@ export async function call(path: string, options: CallOptions = {}): Promise<Res
     ctx,
   )
   await waitOnExecutionContext(ctx)
+  await expectNoAdminKey(res)
   return res
+}
+
+/** Fails the test if a response shows the admin key, or the fragment of it a 401 quotes. */
+export async function expectNoAdminKey(res: Response): Promise<void> {
+  const seen = `${[...res.headers].map(([k, v]) => `${k}: ${v}`).join('\n')}\n${await res.clone().text()}`
+  for (const telltale of ADMIN_KEY_TELLTALES) expect(seen).not.toContain(telltale)
 }
 
 /** The page the upstream serves for a query, straight from the simulator. */

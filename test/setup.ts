@@ -1,11 +1,17 @@
 import { reset } from 'cloudflare:test'
-import { afterEach, beforeEach, vi } from 'vitest'
+import { afterEach, beforeEach, expect, vi } from 'vitest'
 import { DroppedConnection, UpstreamSimulator } from '../simulator/upstream'
-import { TEST_ADMIN_KEY, TEST_UPSTREAM_BASE_URL } from './constants'
-import { upstream } from './helpers'
+import { ADMIN_KEY_TELLTALES, TEST_ADMIN_KEY, TEST_UPSTREAM_BASE_URL } from './constants'
+import { logs, upstream } from './helpers'
 
 /** Every outbound fetch goes to the simulator; anything else fails the test, never the network. */
 beforeEach(() => {
+  logs.length = 0
+  for (const level of ['log', 'warn', 'error'] as const) {
+    vi.spyOn(console, level).mockImplementation((...args: unknown[]) => {
+      logs.push(args.map(String).join(' '))
+    })
+  }
   upstream.sim = new UpstreamSimulator({ adminKey: TEST_ADMIN_KEY })
   upstream.requests = []
   vi.spyOn(globalThis, 'fetch').mockImplementation(async (input, init) => {
@@ -30,5 +36,9 @@ beforeEach(() => {
 
 afterEach(async () => {
   vi.restoreAllMocks()
+  // No log line of any test may hold the admin key or the fragment the upstream quotes of it.
+  for (const line of logs) {
+    for (const telltale of ADMIN_KEY_TELLTALES) expect(line).not.toContain(telltale)
+  }
   await reset()
 })

@@ -1,0 +1,121 @@
+import { env } from 'cloudflare:workers'
+import { describe, expect, it } from 'vitest'
+import { call, upstream } from '../helpers'
+
+interface ErrorBody {
+  error: { message: string; type: string; param: string | null; code: string | null }
+}
+
+async function expectBadParam(query: string, param: string, mentions: RegExp) {
+  const res = await call(`/v1/organization/groups${query}`)
+  expect(res.status).toBe(400)
+  expect(res.headers.get('x-request-id')).toBeTruthy()
+  const body = (await res.json()) as ErrorBody
+  expect(body).toEqual({
+    error: { message: expect.any(String), type: 'invalid_request_error', param, code: null },
+  })
+  expect(body.error.message).toMatch(mentions)
+  // A person's sentence, not zod's issue list.
+  expect(body.error.message).not.toMatch(/invalid_type|too_big|"path"|\[\s*{/)
+  return body
+}
+
+describe('query validation', () => {
+  it.each(['1e3', '1.5', '-1', 'abc', '', '1001', '+5', ' 5', '0x10', '99999999999999999999'])(
+    'refuses limit=%j',
+    async (limit) => {
+      await expectBadParam(`?limit=${encodeURIComponent(limit)}`, 'limit', /'limit'.*0 to 1000/)
+    },
+  )
+
+  it.each(['ASC', 'descending', '', 'asc ', 'random'])('refuses order=%j', async (order) => {
+    await expectBadParam(`?order=${encodeURIComponent(order)}`, 'order', /'order'.*'asc' or 'desc'/)
+  })
+
+  it.each(['', 'a'.repeat(129), 'group 1', 'group.1', 'grp/../x', 'ümlaut', 'a;b'])(
+    'refuses after=%j',
+    async (after) => {
+      await expectBadParam(`?after=${encodeURIComponent(after)}`, 'after', /'after'/)
+    },
+  )
+
+  it.each([
+    ['?limit=1&limit=2', 'limit'],
+    ['?order=asc&order=asc', 'order'],
+    ['?after=group_a&after=group_b', 'after'],
+  ])('refuses a repeated parameter: %s', async (query, param) => {
+    await expectBadParam(query, param, /given 2 times/)
+  })
+
+  it('echoes a long bad value only in part', async () => {
+    const body = await expectBadParam(`?limit=${'9'.repeat(500)}`, 'limit', /…/)
+    expect(body.error.message.length).toBeLessThan(250)
+  })
+
+  it.each([
+    ['a 128-character cursor', `?after=${'a'.repeat(128)}`],
+    ['leading zeros', '?limit=0005'],
+    ['the bounds', '?limit=0'],
+  ])('accepts %s', async (_, query) => {
+    const res = await call(`/v1/organization/groups${query}`)
+    // An unknown cursor is the upstream's 404: what matters is that validation let it through.
+    expect([200, 404]).toContain(res.status)
+    expect(upstream.requests).toHaveLength(1)
+  })
+
+  it('never calls the upstream or touches the cache for bad input', async () => {
+    for (const query of ['?limit=abc', '?order=up', '?after=', '?limit=1&limit=1']) {
+      expect((await call(`/v1/organization/groups${query}`)).status).toBe(400)
+    }
+    expect(upstream.requests).toHaveLength(0)
+    expect((await env.GROUPS_CACHE.list()).keys).toHaveLength(0)
+  })
+
+  it('ignores unknown parameters and never forwards them', async () => {
+    const res = await call('/v1/organization/groups?limit=2&include=secret&Limit=9&user=1')
+    expect(res.status).toBe(200)
+    expect(new URL((upstream.requests[0] as Request).url).search).toBe('?limit=2&order=asc')
+  })
+})
+
+describe('unknown routes and methods', () => {
+  it('answers an unknown path with 404 in the error shape', async () => {
+    const res = await call('/v1/organization/users')
+    expect(res.status).toBe(404)
+    expect(res.headers.get('x-request-id')).toBeTruthy()
+    expect(await res.json()).toEqual({
+      error: {
+        message: 'Invalid URL (GET /v1/organization/users)',
+        type: 'invalid_request_error',
+        param: null,
+        code: 'unknown_url',
+      },
+    })
+  })
+
+  it.each(['POST', 'PUT', 'PATCH', 'DELETE'])('answers %s with 405 and Allow', async (method) => {
+    const res = await call('/v1/organization/groups', { init: { method } })
+    expect(res.status).toBe(405)
+    expect(res.headers.get('allow')).toBe('GET, HEAD')
+    expect(res.headers.get('x-request-id')).toBeTruthy()
+    const body = (await res.json()) as ErrorBody
+    expect(body.error).toMatchObject({ type: 'invalid_request_error', code: 'method_not_allowed' })
+    expect(upstream.requests).toHaveLength(0)
+  })
+
+  it('answers HEAD like GET, without a body', async () => {
+    const res = await call('/v1/organization/groups?limit=1', { init: { method: 'HEAD' } })
+    expect(res.status).toBe(200)
+    expect(res.headers.get('cache-status')).toMatch(/^groups-gateway; /)
+    expect(await res.text()).toBe('')
+  })
+
+  it('keeps a caller-supplied request id and makes one otherwise', async () => {
+    const given = await call('/v1/organization/groups?limit=1', {
+      init: { headers: { 'x-request-id': 'partner-trace-123' } },
+    })
+    expect(given.headers.get('x-request-id')).toBe('partner-trace-123')
+    const made = await call('/v1/organization/groups?limit=1')
+    expect(made.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/)
+  })
+})
