@@ -1,11 +1,12 @@
 // `npm run openapi`: writes the contract SDK generators consume, from the route definitions.
 // test/integration/openapi.test.ts fails when this file and the served document differ.
 import { writeFileSync } from 'node:fs'
+import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { createApp } from '../src/app'
 import { documentConfig } from '../src/openapi'
 
 const document = createApp().getOpenAPI31Document(documentConfig)
-const target = fileURLToPath(new URL('./openapi.json', import.meta.url))
+const target = join(dirname(fileURLToPath(import.meta.url)), 'openapi.json')
 writeFileSync(target, `${JSON.stringify(document, null, 2)}\n`)
 console.log(`wrote ${target}`)
