@@ -24,14 +24,15 @@ export interface CallOptions extends AppOptions {
  * Calls a fresh app the way the runtime does and waits for its `waitUntil` work (the KV write), so
  * every test sees settled storage.
  */
-export async function call(path: string, options: CallOptions = {}): Promise<Response> {
+export function call(path: string, options: CallOptions = {}): Promise<Response> {
+  return dispatch(new Request(`https://gateway.test${path}`, options.init), options)
+}
+
+/** Like `call`, for a whole request: what a client such as the SDK sends. */
+export async function dispatch(request: Request, options: CallOptions = {}): Promise<Response> {
   const app = createApp(options)
   const ctx = createExecutionContext()
-  const res = await app.fetch(
-    new Request(`https://gateway.test${path}`, options.init),
-    options.env ?? env,
-    ctx,
-  )
+  const res = await app.fetch(request, options.env ?? env, ctx)
   await waitOnExecutionContext(ctx)
   await expectNoAdminKey(res)
   return res

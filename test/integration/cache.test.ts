@@ -1,0 +1,79 @@
+import { env } from 'cloudflare:workers'
+import { describe, expect, it } from 'vitest'
+import { CACHE_KEY_PREFIX, cacheKey } from '../../src/cache/pages'
+import { call, upstream } from '../helpers'
+
+describe('the KV page cache', () => {
+  it('shares one entry between equivalent queries', async () => {
+    const queries = [
+      '',
+      '?limit=100',
+      '?order=asc',
+      '?order=asc&limit=100',
+      '?limit=100&order=asc',
+      '?limit=0100&unknown=1',
+    ]
+    const statuses: (string | null)[] = []
+    for (const query of queries) {
+      statuses.push((await call(`/v1/organization/groups${query}`)).headers.get('cache-status'))
+    }
+    expect(upstream.requests).toHaveLength(1)
+    expect(statuses).toEqual([
+      'groups-gateway; fwd=uri-miss; stored',
+      ...Array(queries.length - 1).fill('groups-gateway; hit'),
+    ])
+    const { keys } = await env.GROUPS_CACHE.list()
+    expect(keys.map((k) => k.name)).toEqual([`${CACHE_KEY_PREFIX}:asc:100:`])
+  })
+
+  it('keeps distinct queries apart', async () => {
+    for (const query of ['?limit=5', '?limit=5&order=desc', '?limit=6', '?limit=5&after=']) {
+      await call(`/v1/organization/groups${query}`)
+    }
+    const first = upstream.sim.groups[0]?.id as string
+    await call(`/v1/organization/groups?limit=5&after=${first}`)
+    expect((await env.GROUPS_CACHE.list()).keys).toHaveLength(4)
+  })
+
+  it('keys stay within KV\u2019s 512-byte limit for the longest valid query', () => {
+    const key = cacheKey({ after: 'Z'.repeat(128), limit: 1000, order: 'desc' })
+    expect(new TextEncoder().encode(key).length).toBeLessThanOrEqual(512)
+  })
+
+  it('serves a page as fresh for CACHE_TTL_SECONDS, then refetches it', async () => {
+    const t0 = Date.now()
+    const ttl = { ...env, CACHE_TTL_SECONDS: '30' }
+    await call('/v1/organization/groups?limit=1', { env: ttl, now: () => t0 })
+
+    const fresh = await call('/v1/organization/groups?limit=1', {
+      env: ttl,
+      now: () => t0 + 29_000,
+    })
+    expect(fresh.headers.get('cache-status')).toBe('groups-gateway; hit')
+    expect(fresh.headers.get('age')).toBe('29')
+    expect(fresh.headers.get('cache-control')).toBe('private, max-age=1')
+
+    const stale = await call('/v1/organization/groups?limit=1', {
+      env: ttl,
+      now: () => t0 + 30_000,
+    })
+    expect(stale.headers.get('cache-status')).toBe('groups-gateway; fwd=stale; stored')
+    expect(stale.headers.get('age')).toBe('0')
+    expect(upstream.requests).toHaveLength(2)
+  })
+
+  it('stores the page with its fetch time, expiring no sooner than KV allows', async () => {
+    const t0 = 1_800_000_000_000
+    await call('/v1/organization/groups?limit=1', { now: () => t0 })
+    const { keys } = await env.GROUPS_CACHE.list()
+    expect(keys[0]?.metadata).toEqual({ storedAt: t0 })
+    expect(keys[0]?.expiration).toBeGreaterThanOrEqual(Math.floor(Date.now() / 1000) + 59)
+  })
+
+  it('does not cache a page the upstream did not serve', async () => {
+    upstream.sim.setFault({ kind: 'status', status: 503, count: 1 })
+    expect((await call('/v1/organization/groups?limit=1')).status).toBe(502)
+    const next = await call('/v1/organization/groups?limit=1')
+    expect(next.headers.get('cache-status')).toBe('groups-gateway; fwd=uri-miss; stored')
+  })
+})

@@ -1,0 +1,85 @@
+import { env, exports } from 'cloudflare:workers'
+import { describe, expect, it } from 'vitest'
+import committed from '../../openapi/openapi.json'
+import pkg from '../../package.json'
+
+const ORIGIN = 'https://gateway.test'
+
+describe('the contract', () => {
+  it('serves the committed document: run `npm run openapi` after changing a route', async () => {
+    const res = await exports.default.fetch(`${ORIGIN}/openapi.json`)
+    expect(res.status).toBe(200)
+    expect(await res.json()).toEqual(committed)
+  })
+
+  it('describes the upstream route completely', () => {
+    expect(committed.openapi).toBe('3.1.0')
+    expect(committed.info).toMatchObject({ title: expect.any(String), version: pkg.version })
+    expect(committed.info.description.length).toBeGreaterThan(50)
+    expect(committed.servers.length).toBeGreaterThan(0)
+    const op = committed.paths['/v1/organization/groups'].get
+    expect(op).toMatchObject({
+      operationId: 'listGroups',
+      summary: expect.any(String),
+      description: expect.any(String),
+      tags: ['Groups'],
+    })
+    const params = Object.fromEntries(op.parameters.map((p) => [p.name, p]))
+    expect(params.limit?.schema).toMatchObject({
+      type: 'integer',
+      minimum: 0,
+      maximum: 1000,
+      default: 100,
+    })
+    expect(params.order?.schema).toMatchObject({ enum: ['asc', 'desc'], default: 'asc' })
+    expect(params.after?.schema).toMatchObject({ type: 'string', maxLength: 128 })
+    for (const p of op.parameters) expect(p.description).toBeTruthy()
+    expect(Object.keys(committed.components.schemas).sort()).toEqual([
+      'Error',
+      'Group',
+      'GroupList',
+    ])
+    expect(committed.components.schemas.GroupList.example.data[0]?.id).toBe('group_01J1F8ABCDXYZ')
+    for (const [status, response] of Object.entries(op.responses)) {
+      const ref = response.content['application/json'].schema.$ref
+      expect(ref, status).toBe(
+        status === '200' ? '#/components/schemas/GroupList' : '#/components/schemas/Error',
+      )
+    }
+  })
+
+  it('declares every status the route returns', () => {
+    const declared = Object.keys(committed.paths['/v1/organization/groups'].get.responses)
+    expect(declared).toEqual(
+      expect.arrayContaining(['200', '400', '404', '429', '500', '502', '504']),
+    )
+  })
+})
+
+describe('Swagger UI', () => {
+  it('renders /docs from the worker\u2019s own assets, with no CDN', async () => {
+    const res = await exports.default.fetch(`${ORIGIN}/docs`)
+    expect(res.status).toBe(200)
+    expect(res.headers.get('content-type')).toMatch(/^text\/html/)
+    const html = await res.text()
+    expect(html).toContain("url: '/openapi.json'")
+    expect(html).not.toMatch(/https?:\/\//)
+    const assets = [...html.matchAll(/(?:src|href)="([^"]+)"/g)].map((m) => m[1] as string)
+    expect(assets).toEqual(
+      expect.arrayContaining([
+        '/docs/assets/swagger-ui-dist/swagger-ui.css',
+        '/docs/assets/swagger-ui-dist/swagger-ui-bundle.js',
+      ]),
+    )
+    for (const asset of assets) {
+      // The platform serves these before the worker runs; the binding reaches the same store.
+      const file = await env.ASSETS.fetch(`${ORIGIN}${asset}`)
+      expect(file.status, asset).toBe(200)
+      expect((await file.text()).length, asset).toBeGreaterThan(1000)
+    }
+  })
+
+  it('lets "Try it out" call the same origin', () => {
+    expect(committed.servers[0]?.url).toBe('/')
+  })
+})
