@@ -4,7 +4,7 @@ import { readAdminKey, readConfig } from '../config'
 import type { AppBindings, AppRouteHandler } from '../types'
 import { fetchGroupsPage } from '../upstream/client'
 import type { ListGroupsRoute } from './routes'
-import { normalizeQuery } from './schemas'
+import { type GroupList, normalizeQuery } from './schemas'
 
 /** The cache's name in `Cache-Status` (RFC 9211). */
 export const CACHE_NAME = 'groups-gateway'
@@ -55,5 +55,5 @@ function pageResponse(
     Age: String(age),
   })
   // The body is the validated GroupList, as text: tell the route's typing so.
-  return res as unknown as ReturnType<typeof c.json<import('./schemas').GroupList, 200>>
+  return res as unknown as ReturnType<typeof c.json<GroupList, 200>>
 }
