@@ -1,41 +1,52 @@
-import { swaggerUI } from '@hono/swagger-ui'
 import { OpenAPIHono } from '@hono/zod-openapi'
 import { requestId } from 'hono/request-id'
+import { accessLog } from './access-log'
+import { docsRouter } from './docs'
 import { methodNotAllowed, notFound, onError } from './errors'
 import { groupsRouter } from './groups'
-import { documentConfig, OPENAPI_PATH } from './openapi'
+import { healthRouter } from './health'
+import { documentConfig, OPENAPI_PATH, PARTNER_KEY_SCHEME } from './openapi'
+import { partnerAuth } from './partners/auth'
+import { partnerRateLimit } from './partners/rate-limit'
+import { corsFromAllowlist, securityHeaders } from './security'
 import type { AppBindings } from './types'
 
 export interface AppOptions {
-  /** The clock freshness is measured on, in epoch milliseconds. */
+  /** The clock freshness and key lookups are measured on, in epoch milliseconds. */
   now?: () => number
 }
 
-/** Swagger UI's files, copied from the pinned `swagger-ui-dist` into the static assets. */
-export const DOCS_ASSETS_BASE = '/docs/assets'
-
-/** Builds the gateway: request id, then routes, then one error handler and one 404. */
+/**
+ * Builds the gateway. Order matters: the log line wraps everything; headers and CORS apply to every
+ * response; `/healthz`, `/openapi.json` and `/docs` are public; everything under `/v1` needs a
+ * partner key, then passes the partner's rate limit, then validation.
+ */
 export function createApp({ now = Date.now }: AppOptions = {}) {
   const app = new OpenAPIHono<AppBindings>({ strict: true })
   app.use(requestId())
+  app.use(accessLog())
+  app.use(securityHeaders())
+  app.use(corsFromAllowlist())
   app.use(async function injectClock(c, next) {
     c.set('now', now)
     await next()
   })
 
-  app.route('/', groupsRouter)
-
+  app.route('/', healthRouter)
+  app.route('/', docsRouter)
   app.doc31(OPENAPI_PATH, documentConfig)
-  app.all(OPENAPI_PATH, methodNotAllowed(['GET', 'HEAD']))
-  app.get(
-    '/docs',
-    swaggerUI({
-      url: OPENAPI_PATH,
-      baseUrl: DOCS_ASSETS_BASE,
-      title: 'Groups Gateway \u2014 API docs',
-    }),
-  )
-  app.all('/docs', methodNotAllowed(['GET', 'HEAD']))
+  app.openAPIRegistry.registerComponent('securitySchemes', PARTNER_KEY_SCHEME, {
+    type: 'http',
+    scheme: 'bearer',
+    description:
+      'A partner key (`gwp_...`), issued by the gateway\u2019s operators with `npm run partners -- create`.',
+  })
+  for (const path of ['/healthz', OPENAPI_PATH, '/docs']) {
+    app.all(path, methodNotAllowed(['GET', 'HEAD']))
+  }
+
+  app.use('/v1/*', partnerAuth(now), partnerRateLimit())
+  app.route('/', groupsRouter)
 
   app.notFound(notFound)
   app.onError(onError)

@@ -1,7 +1,7 @@
 import { z } from '@hono/zod-openapi'
 import type { Context, ErrorHandler, NotFoundHandler } from 'hono'
 import type { ContentfulStatusCode } from 'hono/utils/http-status'
-import { log } from './log'
+import type { AppBindings } from './types'
 
 export const ErrorSchema = z
   .object({
@@ -88,23 +88,17 @@ export class AppError extends Error {
   }
 }
 
-/** Turns a thrown error into the upstream's error shape; anything unexpected becomes a generic 500. */
-export const onError: ErrorHandler = function onError(err, c) {
+/**
+ * Turns a thrown error into the upstream's error shape; anything unexpected becomes a generic 500.
+ * What operators need goes to the request's log line (`errorDetail`), never to the caller.
+ */
+export const onError: ErrorHandler<AppBindings> = function onError(err, c) {
+  c.header('Cache-Control', 'no-store')
   if (err instanceof AppError) {
-    if (err.status >= 500 || err.detail) {
-      log(err.status >= 500 ? 'error' : 'warn', 'request_failed', {
-        requestId: c.get('requestId'),
-        status: err.status,
-        code: err.body.error.code,
-        detail: err.detail ?? err.message,
-      })
-    }
+    if (err.detail) c.set('errorDetail', err.detail)
     return c.json(err.body, err.status, err.headers)
   }
-  log('error', 'unhandled_error', {
-    requestId: c.get('requestId'),
-    error: err instanceof Error ? `${err.name}: ${err.message}` : 'non-error thrown',
-  })
+  c.set('errorDetail', err instanceof Error ? `${err.name}: ${err.message}` : 'non-error thrown')
   return c.json(
     {
       error: {
@@ -119,7 +113,8 @@ export const onError: ErrorHandler = function onError(err, c) {
   )
 }
 
-export const notFound: NotFoundHandler = function notFound(c) {
+export const notFound: NotFoundHandler<AppBindings> = function notFound(c) {
+  c.header('Cache-Control', 'no-store')
   return c.json(
     {
       error: {

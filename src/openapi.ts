@@ -3,6 +3,9 @@ import pkg from '../package.json'
 /** The document's top level, shared by the served `/openapi.json` and `npm run openapi`. */
 export const OPENAPI_PATH = '/openapi.json'
 
+/** The bearer scheme partners authenticate with. */
+export const PARTNER_KEY_SCHEME = 'PartnerKey'
+
 export const documentConfig = {
   openapi: '3.1.0',
   info: {
@@ -13,5 +16,9 @@ export const documentConfig = {
     license: { name: 'MIT', identifier: 'MIT' },
   },
   servers: [{ url: '/', description: 'This gateway, on the origin that serves this document.' }],
-  tags: [{ name: 'Groups', description: 'The organization\u2019s groups.' }],
+  security: [{ [PARTNER_KEY_SCHEME]: [] }],
+  tags: [
+    { name: 'Groups', description: 'The organization\u2019s groups.' },
+    { name: 'Operations', description: 'Endpoints for running the gateway.' },
+  ],
 }

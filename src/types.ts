@@ -1,10 +1,25 @@
 import type { OpenAPIHono, RouteConfig, RouteHandler } from '@hono/zod-openapi'
+import type { Tier } from './partners/tiers'
+
+/** What one upstream call did, for the request's log line. */
+export interface UpstreamTrace {
+  status?: number
+  outcome?: 'response' | 'timeout' | 'network_error'
+  ms?: number
+  requestId?: string | null
+}
 
 export interface AppBindings {
   Bindings: Env
   Variables: {
     /** The gateway's clock in epoch milliseconds; injectable so freshness can be tested. */
     now: () => number
+    /** The authenticated partner, on `/v1/*` routes. */
+    partner: { name: string; tier: Tier }
+    /** Set when the request called the upstream. */
+    upstream: UpstreamTrace
+    /** What went wrong, for operators only: logged, never sent. */
+    errorDetail: string
   }
 }
 

@@ -3,6 +3,7 @@ import { env } from 'cloudflare:workers'
 import { expect } from 'vitest'
 import type { UpstreamSimulator } from '../simulator/upstream'
 import { type AppOptions, createApp } from '../src/app'
+import { digestKey, generatePartnerKey, type PartnerRecord, storageKey } from '../src/partners/keys'
 import { ADMIN_KEY_TELLTALES } from './constants'
 
 /** The simulated upstream of the current test and the requests it received (set by setup.ts). */
@@ -14,8 +15,30 @@ export const upstream = {
 /** Every line the worker logged during the current test, as written (set by setup.ts). */
 export const logs: string[] = []
 
+/** Secrets no response or log line may show: the admin key's telltales and every partner key. */
+export const secrets: string[] = [...ADMIN_KEY_TELLTALES]
+
+/** The partner `call` authenticates as by default; a fresh one per test (set by setup.ts). */
+export const partner = { name: '', key: '' }
+
+/** Stores a partner as `npm run partners -- create` does, and returns its key. */
+export async function createPartner(
+  name: string,
+  extra: Partial<Pick<PartnerRecord, 'tier' | 'disabled'>> = {},
+): Promise<string> {
+  const key = generatePartnerKey()
+  secrets.push(key)
+  const record: PartnerRecord = { name, createdAt: new Date().toISOString(), ...extra }
+  await env.PARTNERS.put(storageKey(await digestKey(key)), JSON.stringify(record), {
+    metadata: record,
+  })
+  return key
+}
+
 export interface CallOptions extends AppOptions {
   init?: RequestInit
+  /** The bearer key to send; `null` sends none. Defaults to the test's partner. */
+  key?: string | null
   /** Bindings to use instead of the test's `env`, e.g. a failing KV or a missing secret. */
   env?: Env
 }
@@ -25,7 +48,12 @@ export interface CallOptions extends AppOptions {
  * every test sees settled storage.
  */
 export function call(path: string, options: CallOptions = {}): Promise<Response> {
-  return dispatch(new Request(`https://gateway.test${path}`, options.init), options)
+  const request = new Request(`https://gateway.test${path}`, options.init)
+  const key = options.key === undefined ? partner.key : options.key
+  if (key !== null && !request.headers.has('authorization')) {
+    request.headers.set('authorization', `Bearer ${key}`)
+  }
+  return dispatch(request, options)
 }
 
 /** Like `call`, for a whole request: what a client such as the SDK sends. */
@@ -34,14 +62,14 @@ export async function dispatch(request: Request, options: CallOptions = {}): Pro
   const ctx = createExecutionContext()
   const res = await app.fetch(request, options.env ?? env, ctx)
   await waitOnExecutionContext(ctx)
-  await expectNoAdminKey(res)
+  await expectNoSecrets(res)
   return res
 }
 
-/** Fails the test if a response shows the admin key, or the fragment of it a 401 quotes. */
-export async function expectNoAdminKey(res: Response): Promise<void> {
+/** Fails the test if a response shows the admin key (or the fragment a 401 quotes) or a partner key. */
+export async function expectNoSecrets(res: Response): Promise<void> {
   const seen = `${[...res.headers].map(([k, v]) => `${k}: ${v}`).join('\n')}\n${await res.clone().text()}`
-  for (const telltale of ADMIN_KEY_TELLTALES) expect(seen).not.toContain(telltale)
+  for (const secret of secrets) expect(seen).not.toContain(secret)
 }
 
 /** The page the upstream serves for a query, straight from the simulator. */

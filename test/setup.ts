@@ -1,11 +1,13 @@
 import { reset } from 'cloudflare:test'
 import { afterEach, beforeEach, expect, vi } from 'vitest'
 import { DroppedConnection, UpstreamSimulator } from '../simulator/upstream'
-import { ADMIN_KEY_TELLTALES, TEST_ADMIN_KEY, TEST_UPSTREAM_BASE_URL } from './constants'
-import { logs, upstream } from './helpers'
+import { TEST_ADMIN_KEY, TEST_UPSTREAM_BASE_URL } from './constants'
+import { createPartner, logs, partner, secrets, upstream } from './helpers'
 
 /** Every outbound fetch goes to the simulator; anything else fails the test, never the network. */
-beforeEach(() => {
+let partnerSerial = 0
+
+beforeEach(async () => {
   logs.length = 0
   for (const level of ['log', 'warn', 'error'] as const) {
     vi.spyOn(console, level).mockImplementation((...args: unknown[]) => {
@@ -32,13 +34,16 @@ beforeEach(() => {
       throw err
     }
   })
+  // A partner of its own per test, so rate-limit counts never carry over between tests.
+  partner.name = `test-partner-${++partnerSerial}-${crypto.randomUUID().slice(0, 8)}`
+  partner.key = await createPartner(partner.name)
 })
 
 afterEach(async () => {
   vi.restoreAllMocks()
-  // No log line of any test may hold the admin key or the fragment the upstream quotes of it.
+  // No log line of any test may hold the admin key, the fragment a 401 quotes of it, or a partner key.
   for (const line of logs) {
-    for (const telltale of ADMIN_KEY_TELLTALES) expect(line).not.toContain(telltale)
+    for (const secret of secrets) expect(line).not.toContain(secret)
   }
   await reset()
 })

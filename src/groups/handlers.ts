@@ -21,12 +21,15 @@ export const listGroups: AppRouteHandler<ListGroupsRoute> = async function listG
     return pageResponse(c, cached, now(), config.cacheTtlSeconds, 'hit')
   }
 
+  const trace = {}
+  c.set('upstream', trace)
   const { text } = await fetchGroupsPage({
     baseUrl: config.upstreamBaseUrl,
     adminKey: readAdminKey(c.env),
     timeoutMs: config.upstreamTimeoutMs,
     query,
     requestId,
+    trace,
   })
   const fresh: CachedPage = { text, storedAt: now() }
   c.executionCtx.waitUntil(

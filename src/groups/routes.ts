@@ -10,9 +10,29 @@ const requestIdHeader = {
   },
 }
 
+const rateLimitHeaders = {
+  'RateLimit-Policy': {
+    description:
+      'The partner\u2019s quota (IETF RateLimit header fields), e.g. `"standard";q=600;w=60`: `q` requests per `w` seconds.',
+    schema: { type: 'string' as const },
+  },
+  RateLimit: {
+    description:
+      'Where the partner stands, e.g. `"standard";r=598;t=42`: `r` requests left, `t` seconds until the window resets.',
+    schema: { type: 'string' as const },
+  },
+}
+
+const retryAfterHeader = {
+  'Retry-After': {
+    description: 'Seconds to wait before retrying.',
+    schema: { type: 'integer' as const, minimum: 1 },
+  },
+}
+
 const errorResponse = (description: string, extraHeaders = {}) => ({
   description,
-  headers: { ...requestIdHeader, ...extraHeaders },
+  headers: { ...requestIdHeader, ...rateLimitHeaders, ...extraHeaders },
   content: { 'application/json': { schema: ErrorSchema } },
 })
 
@@ -30,6 +50,7 @@ export const listGroups = createRoute({
       description: 'One page of groups, byte for byte as the upstream returned it.',
       headers: {
         ...requestIdHeader,
+        ...rateLimitHeaders,
         'Cache-Status': {
           description:
             'What the gateway\u2019s cache did (RFC 9211), e.g. `groups-gateway; hit` or `groups-gateway; fwd=uri-miss; stored`.',
@@ -49,20 +70,28 @@ export const listGroups = createRoute({
     400: errorResponse(
       'A query parameter is invalid or repeated; `param` names it. Also an upstream refusal of the query.',
     ),
+    401: errorResponse(
+      'The partner key is missing, malformed, unknown, revoked or disabled (`code: invalid_api_key`).',
+      {
+        'WWW-Authenticate': {
+          description: 'Always `Bearer realm="groups-gateway"`.',
+          schema: { type: 'string' as const },
+        },
+      },
+    ),
     404: errorResponse(
       'The upstream did not find what the query refers to, e.g. an unknown `after`.',
     ),
     422: errorResponse('The upstream could not process the query.'),
-    429: errorResponse('The upstream API is rate limiting the gateway.', {
-      'Retry-After': {
-        description: 'Seconds to wait before retrying.',
-        schema: { type: 'integer' as const, minimum: 1 },
-      },
-    }),
+    429: errorResponse(
+      'The partner\u2019s rate limit is reached, or the upstream API is rate limiting the gateway (`code: rate_limit_exceeded`).',
+      retryAfterHeader,
+    ),
     500: errorResponse('The gateway is misconfigured or hit an unexpected error.'),
     502: errorResponse(
       'The upstream failed, could not be reached, refused the gateway\u2019s credentials, or returned an invalid page.',
     ),
+    503: errorResponse('The gateway cannot check partner keys right now.', retryAfterHeader),
     504: errorResponse('The upstream did not answer in time.'),
   },
 })

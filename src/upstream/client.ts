@@ -5,7 +5,7 @@ import {
   type NormalizedQuery,
   toSearchParams,
 } from '../groups/schemas'
-import { log } from '../log'
+import type { UpstreamTrace } from '../types'
 
 export interface UpstreamRequest {
   baseUrl: string
@@ -14,6 +14,8 @@ export interface UpstreamRequest {
   query: NormalizedQuery
   /** Our request id, sent as `X-Client-Request-Id` so both sides' logs can be joined. */
   requestId: string
+  /** Filled in with what the call did, for the request's log line. */
+  trace: UpstreamTrace
 }
 
 export interface UpstreamPage {
@@ -53,12 +55,8 @@ export async function fetchGroupsPage(
     text = await res.text()
   } catch (err) {
     const timedOut = signal.aborted
-    log('warn', 'upstream_call', {
-      requestId: req.requestId,
-      outcome: timedOut ? 'timeout' : 'network_error',
-      ms: Date.now() - started,
-      error: timedOut ? undefined : errorName(err),
-    })
+    req.trace.outcome = timedOut ? 'timeout' : 'network_error'
+    req.trace.ms = Date.now() - started
     throw timedOut
       ? new AppError(504, {
           message: 'The upstream API did not answer in time. Please retry.',
@@ -74,12 +72,12 @@ export async function fetchGroupsPage(
         })
   }
 
-  log(res.ok ? 'info' : 'warn', 'upstream_call', {
-    requestId: req.requestId,
-    upstreamRequestId: res.headers.get('x-request-id'),
+  Object.assign(req.trace, {
+    outcome: 'response',
     status: res.status,
     ms: Date.now() - started,
-  })
+    requestId: res.headers.get('x-request-id'),
+  } satisfies UpstreamTrace)
 
   if (res.ok) return { text, page: parsePage(text) }
   throw upstreamError(res, text)

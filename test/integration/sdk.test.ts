@@ -1,12 +1,12 @@
 import OpenAI from 'openai'
 import { describe, expect, it } from 'vitest'
-import { dispatch, upstream } from '../helpers'
+import { dispatch, partner, upstream } from '../helpers'
 
 /** The official SDK, pointed at the gateway: its requests reach the worker, never the network. */
 function sdk() {
   return new OpenAI({
-    // The gateway does not use the caller's key (it holds its own): any value satisfies the SDK.
-    adminAPIKey: 'sdk-caller-key',
+    // The partner key goes where the SDK puts an admin key; the gateway holds the real one.
+    adminAPIKey: partner.key,
     baseURL: 'https://gateway.test/v1',
     maxRetries: 0,
     fetch: (url, init) => dispatch(new Request(url, init)),

@@ -142,11 +142,12 @@ describe('upstream outcomes', () => {
     expect(await env.GROUPS_CACHE.get(KEY)).toBe(good)
   })
 
-  it('logs the upstream request id', async () => {
+  it('logs the upstream request id on the request line', async () => {
     await call(PATH)
-    const line = logs.find((l) => l.includes('"upstream_call"'))
+    const line = logs.find((l) => l.includes('"event":"request"'))
     expect(JSON.parse(line as string)).toMatchObject({
       upstreamRequestId: 'req_sim00000001',
+      upstreamStatus: 200,
       status: 200,
     })
   })

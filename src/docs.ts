@@ -1,0 +1,44 @@
+import { swaggerUI } from '@hono/swagger-ui'
+import { Hono } from 'hono'
+import { OPENAPI_PATH } from './openapi'
+import type { AppBindings } from './types'
+
+/** Swagger UI's files, copied from the pinned `swagger-ui-dist` into the static assets. */
+export const DOCS_ASSETS_BASE = '/docs/assets'
+
+/**
+ * Starts Swagger UI from a file of our own rather than an inline script, so the page's CSP can
+ * allow scripts from this origin only.
+ */
+const INIT_SCRIPT = `window.ui = SwaggerUIBundle({
+  dom_id: '#swagger-ui',
+  url: ${JSON.stringify(OPENAPI_PATH)},
+  deepLinking: true,
+  displayRequestDuration: true,
+})
+`
+
+export const docsRouter = new Hono<AppBindings>()
+  .get(
+    '/docs',
+    swaggerUI({
+      url: OPENAPI_PATH,
+      baseUrl: DOCS_ASSETS_BASE,
+      title: 'Groups Gateway \u2014 API docs',
+      manuallySwaggerUIHtml: (asset) =>
+        [
+          '<div id="swagger-ui"></div>',
+          ...asset.css.map((href) => `<link rel="stylesheet" href="${href}" />`),
+          ...asset.js.map((src) => `<script src="${src}"></script>`),
+          '<script src="/docs/init.js"></script>',
+        ].join('\n'),
+    }),
+  )
+  .get('/docs/init.js', (c) =>
+    c.body(INIT_SCRIPT, 200, { 'Content-Type': 'text/javascript; charset=utf-8' }),
+  )
+  .get(`${DOCS_ASSETS_BASE}/*`, async (c) => {
+    // The worker runs first on every path (wrangler.toml), so these pass through its headers too.
+    const asset = await c.env.ASSETS.fetch(c.req.raw)
+    return new Response(asset.body, asset)
+  })
