@@ -41,6 +41,8 @@ export interface CallOptions extends AppOptions {
   key?: string | null
   /** Bindings to use instead of the test's `env`, e.g. a failing KV or a missing secret. */
   env?: Env
+  /** An app to reuse, to see its per-isolate state (lookup cache, rate-limit counts). */
+  app?: ReturnType<typeof createApp>
 }
 
 /**
@@ -58,7 +60,7 @@ export function call(path: string, options: CallOptions = {}): Promise<Response>
 
 /** Like `call`, for a whole request: what a client such as the SDK sends. */
 export async function dispatch(request: Request, options: CallOptions = {}): Promise<Response> {
-  const app = createApp(options)
+  const app = options.app ?? createApp(options)
   const ctx = createExecutionContext()
   const res = await app.fetch(request, options.env ?? env, ctx)
   await waitOnExecutionContext(ctx)

@@ -1,0 +1,234 @@
+import { env } from 'cloudflare:workers'
+import { describe, expect, it } from 'vitest'
+import { createApp } from '../../src/app'
+import { PARTNER_LOOKUP_TTL_MS } from '../../src/partners/auth'
+import { digestKey, storageKey } from '../../src/partners/keys'
+import { TEST_ADMIN_KEY } from '../constants'
+import { call, createPartner, logs, partner, upstream } from '../helpers'
+
+const PATH = '/v1/organization/groups?limit=1'
+
+const UNAUTHORIZED = {
+  error: {
+    message:
+      "Missing or invalid partner key. Send your key as 'Authorization: Bearer <key>'; ask the gateway's operators for one.",
+    type: 'invalid_request_error',
+    param: null,
+    code: 'invalid_api_key',
+  },
+}
+
+async function expectUnauthorized(res: Response) {
+  expect(res.status).toBe(401)
+  expect(res.headers.get('www-authenticate')).toBe('Bearer realm="groups-gateway"')
+  expect(res.headers.get('cache-control')).toBe('no-store')
+  expect(res.headers.get('ratelimit')).toBeNull()
+  expect(await res.json()).toEqual(UNAUTHORIZED)
+}
+
+describe('partner keys', () => {
+  it('lets a partner key through', async () => {
+    const res = await call(PATH)
+    expect(res.status).toBe(200)
+  })
+
+  it.each([
+    ['no Authorization header', null],
+    ['an empty bearer', 'Bearer '],
+    ['another scheme', `Basic ${btoa('user:pass')}`],
+    ['a malformed key', 'Bearer gwp_short'],
+    ['a key without its prefix', `Bearer ${'A'.repeat(43)}`],
+    ['the admin key', `Bearer ${TEST_ADMIN_KEY}`],
+    ['a well-formed unknown key', `Bearer gwp_${'A'.repeat(43)}`],
+  ])('refuses %s with the same 401, without an upstream call', async (_, authorization) => {
+    const init = authorization === null ? {} : { headers: { authorization } }
+    await expectUnauthorized(await call(PATH, { key: null, init }))
+    expect(upstream.requests).toHaveLength(0)
+  })
+
+  it('refuses a disabled partner the same way', async () => {
+    const key = await createPartner('disabled-partner', { disabled: true })
+    await expectUnauthorized(await call(PATH, { key }))
+    expect(upstream.requests).toHaveLength(0)
+  })
+
+  it('refuses a revoked key within the lookup TTL', async () => {
+    let t = Date.now()
+    const app = createApp({ now: () => t })
+    expect((await call(PATH, { app })).status).toBe(200)
+    await env.PARTNERS.delete(storageKey(await digestKey(partner.key)))
+    // This isolate trusts its lookup until it expires: the documented revocation bound.
+    t += PARTNER_LOOKUP_TTL_MS - 1
+    expect((await call(PATH, { app })).status).toBe(200)
+    t += 1
+    await expectUnauthorized(await call(PATH, { app }))
+    // A fresh isolate refuses it at once.
+    await expectUnauthorized(await call(PATH))
+  })
+
+  it('answers 503 when partner records cannot be read, and lets nobody in', async () => {
+    const failing = {
+      ...env,
+      PARTNERS: { get: () => Promise.reject(new Error('KV down')) } as unknown as KVNamespace,
+    }
+    const res = await call(PATH, { env: failing })
+    expect(res.status).toBe(503)
+    expect(res.headers.get('retry-after')).toBe('1')
+    expect(((await res.json()) as { error: { code: string } }).error.code).toBe('auth_unavailable')
+    expect(upstream.requests).toHaveLength(0)
+  })
+
+  it.each(['/healthz', '/openapi.json', '/docs'])('keeps %s public', async (path) => {
+    const res = await call(path, { key: null })
+    expect(res.status).toBe(200)
+  })
+
+  it('authenticates before validating, so a stranger learns nothing about the API', async () => {
+    await expectUnauthorized(await call('/v1/organization/groups?limit=abc', { key: null }))
+    await expectUnauthorized(await call('/v1/organization/unknown', { key: null }))
+  })
+})
+
+describe('rate limits', () => {
+  it('sends the IETF RateLimit fields on every authenticated response', async () => {
+    const app = createApp()
+    const ok = await call(PATH, { app })
+    expect(ok.headers.get('ratelimit-policy')).toBe('"standard";q=600;w=60')
+    expect(ok.headers.get('ratelimit')).toMatch(/^"standard";r=599;t=\d+$/)
+    const bad = await call('/v1/organization/groups?limit=abc', { app })
+    expect(bad.status).toBe(400)
+    expect(bad.headers.get('ratelimit')).toMatch(/^"standard";r=598;t=\d+$/)
+  })
+
+  it('refuses a partner over its limit with 429 and Retry-After, then lets it back', async () => {
+    const key = await createPartner('restricted-partner', { tier: 'restricted' })
+    const app = createApp()
+    // The burst takes well under a second: if the 10 s window is about to roll, wait for the next.
+    const left = 10_000 - (Date.now() % 10_000)
+    if (left < 3_000) await new Promise((r) => setTimeout(r, left + 20))
+    for (let i = 1; i <= 10; i++) {
+      const res = await call(PATH, { app, key })
+      expect(res.status).toBe(200)
+      expect(res.headers.get('ratelimit')).toMatch(new RegExp(`^"restricted";r=${10 - i};t=\\d+$`))
+    }
+    const limited = await call(PATH, { app, key })
+    expect(limited.status).toBe(429)
+    const retryAfter = Number(limited.headers.get('retry-after'))
+    expect(retryAfter).toBeGreaterThanOrEqual(1)
+    expect(retryAfter).toBeLessThanOrEqual(10)
+    expect(limited.headers.get('ratelimit')).toBe(`"restricted";r=0;t=${retryAfter}`)
+    expect(limited.headers.get('ratelimit-policy')).toBe('"restricted";q=10;w=10')
+    expect(await limited.json()).toEqual({
+      error: {
+        message: expect.stringMatching(/Rate limit reached for partner 'restricted-partner'/),
+        type: 'rate_limit_error',
+        param: null,
+        code: 'rate_limit_exceeded',
+      },
+    })
+    expect(upstream.requests).toHaveLength(1)
+
+    await new Promise((r) => setTimeout(r, retryAfter * 1000 + 50))
+    const recovered = await call(PATH, { app, key })
+    expect(recovered.status).toBe(200)
+    expect(recovered.headers.get('ratelimit')).toMatch(/^"restricted";r=9;t=\d+$/)
+  }, 30_000)
+
+  it('fails open when the rate limiter itself fails, and logs it', async () => {
+    const failing = {
+      ...env,
+      RATE_LIMIT_STANDARD: { limit: () => Promise.reject(new Error('limiter down')) },
+    }
+    const res = await call(PATH, { env: failing })
+    expect(res.status).toBe(200)
+    expect(logs.some((l) => l.includes('"rate_limiter_failed"'))).toBe(true)
+  })
+})
+
+describe('a surface safe to expose', () => {
+  it('sends no CORS headers by default', async () => {
+    const res = await call(PATH, { init: { headers: { origin: 'https://partner.example' } } })
+    expect(res.headers.get('access-control-allow-origin')).toBeNull()
+  })
+
+  it('allows only listed origins, exactly, never reflecting others', async () => {
+    const withCors = { ...env, CORS_ALLOWED_ORIGINS: 'https://partner.example, https://b.example' }
+    const allowed = await call(PATH, {
+      env: withCors,
+      init: { headers: { origin: 'https://partner.example' } },
+    })
+    expect(allowed.headers.get('access-control-allow-origin')).toBe('https://partner.example')
+    expect(allowed.headers.get('access-control-expose-headers')).toMatch(/RateLimit/)
+    for (const origin of ['https://evil.example', 'https://partner.example.evil', 'null']) {
+      const refused = await call(PATH, { env: withCors, init: { headers: { origin } } })
+      expect(refused.headers.get('access-control-allow-origin'), origin).toBeNull()
+    }
+    const preflight = await call(PATH, {
+      env: withCors,
+      key: null,
+      init: {
+        method: 'OPTIONS',
+        headers: {
+          origin: 'https://b.example',
+          'access-control-request-method': 'GET',
+          'access-control-request-headers': 'authorization',
+        },
+      },
+    })
+    expect(preflight.status).toBe(204)
+    expect(preflight.headers.get('access-control-allow-origin')).toBe('https://b.example')
+    expect(preflight.headers.get('access-control-allow-headers')).toMatch(/Authorization/)
+  })
+
+  it.each([
+    ['a page', PATH, null],
+    ['a 401', PATH, 'none'],
+    ['a 404', '/nowhere', null],
+    ['the health check', '/healthz', null],
+  ])('puts security headers on %s', async (_, path, auth) => {
+    const res = await call(path, auth === 'none' ? { key: null } : {})
+    expect(res.headers.get('x-content-type-options')).toBe('nosniff')
+    expect(res.headers.get('strict-transport-security')).toMatch(/max-age=/)
+    expect(res.headers.get('x-frame-options')).toBe('DENY')
+    expect(res.headers.get('content-security-policy')).toBe(
+      "default-src 'none'; frame-ancestors 'none'",
+    )
+    expect(res.headers.get('cache-control') ?? '').not.toMatch(/public/)
+  })
+
+  it('serves /docs under a CSP that allows only its own assets', async () => {
+    const res = await call('/docs', { key: null })
+    const csp = res.headers.get('content-security-policy') ?? ''
+    expect(csp).toMatch(/default-src 'none'/)
+    expect(csp).toMatch(/script-src 'self'(;|$)/)
+    expect(csp).toMatch(/connect-src 'self'/)
+    expect(csp).not.toMatch(/https?:|\*/)
+  })
+
+  it('marks authenticated pages private, never public', async () => {
+    for (const _ of [1, 2]) {
+      const res = await call(PATH)
+      expect(res.headers.get('cache-control')).toMatch(/^private, max-age=\d+$/)
+    }
+  })
+
+  it('writes one structured line per request, naming the partner, never the key', async () => {
+    await call(PATH)
+    await call('/v1/organization/groups?limit=abc')
+    await call(PATH, { key: null })
+    const lines = logs.filter((l) => l.includes('"event":"request"')).map((l) => JSON.parse(l))
+    expect(lines).toHaveLength(3)
+    expect(lines[0]).toMatchObject({
+      partner: partner.name,
+      method: 'GET',
+      route: '/v1/organization/groups',
+      status: 200,
+      cache: 'groups-gateway; fwd=uri-miss; stored',
+      upstreamStatus: 200,
+      upstreamMs: expect.any(Number),
+      requestId: expect.any(String),
+    })
+    expect(lines[1]).toMatchObject({ partner: partner.name, status: 400, upstreamStatus: null })
+    expect(lines[2]).toMatchObject({ partner: null, status: 401 })
+  })
+})
