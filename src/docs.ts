@@ -40,5 +40,6 @@ export const docsRouter = new Hono<AppBindings>()
   .get(`${DOCS_ASSETS_BASE}/*`, async (c) => {
     // The worker runs first on every path (wrangler.toml), so these pass through its headers too.
     const asset = await c.env.ASSETS.fetch(c.req.raw)
-    return new Response(asset.body, asset)
+    // Through the context, so the request id and security headers are added like anywhere else.
+    return c.newResponse(asset.body as ReadableStream, asset)
   })

@@ -78,6 +78,7 @@ describe('Swagger UI', () => {
       const file = await exports.default.fetch(`${ORIGIN}${asset}`)
       expect(file.status, asset).toBe(200)
       expect(file.headers.get('content-security-policy'), asset).toBeTruthy()
+      expect(file.headers.get('x-request-id'), asset).toBeTruthy()
       expect((await file.text()).length, asset).toBeGreaterThan(
         asset.endsWith('init.js') ? 50 : 1000,
       )
