@@ -13,7 +13,13 @@ export default defineConfig({
       miniflare: {
         // The upstream is the in-process simulator behind a fetch spy (test/setup.ts): this host
         // does not exist, and any request that escapes the spy fails the test.
-        bindings: { OPENAI_ADMIN_KEY: TEST_ADMIN_KEY, OPENAI_BASE_URL: TEST_UPSTREAM_BASE_URL },
+        bindings: {
+          OPENAI_ADMIN_KEY: TEST_ADMIN_KEY,
+          OPENAI_BASE_URL: TEST_UPSTREAM_BASE_URL,
+          // Tests about one upstream outcome see it once; the retry tests turn retries on.
+          UPSTREAM_MAX_RETRIES: '0',
+          UPSTREAM_RETRY_BASE_MS: '5',
+        },
       },
     }),
   ],

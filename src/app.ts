@@ -1,6 +1,7 @@
 import { OpenAPIHono } from '@hono/zod-openapi'
 import { requestId } from 'hono/request-id'
 import { accessLog } from './access-log'
+import { generationReader } from './cache/generation'
 import { docsRouter } from './docs'
 import { methodNotAllowed, notFound, onError } from './errors'
 import { groupsRouter } from './groups'
@@ -9,7 +10,7 @@ import { documentConfig, OPENAPI_PATH, PARTNER_KEY_SCHEME } from './openapi'
 import { partnerAuth } from './partners/auth'
 import { partnerRateLimit } from './partners/rate-limit'
 import { corsFromAllowlist, securityHeaders } from './security'
-import type { AppBindings } from './types'
+import type { AppBindings, AppState } from './types'
 
 export interface AppOptions {
   /** The clock freshness and key lookups are measured on, in epoch milliseconds. */
@@ -27,8 +28,10 @@ export function createApp({ now = Date.now }: AppOptions = {}) {
   app.use(accessLog())
   app.use(securityHeaders())
   app.use(corsFromAllowlist())
-  app.use(async function injectClock(c, next) {
+  const state: AppState = { generation: generationReader() }
+  app.use(async function injectState(c, next) {
     c.set('now', now)
+    c.set('state', state)
     await next()
   })
 

@@ -4,21 +4,48 @@ import { AppError } from './errors'
 export interface Config {
   /** Upstream Admin API base, without a trailing slash, e.g. `https://api.openai.com/v1`. */
   upstreamBaseUrl: string
-  /** Bounds one upstream call, in milliseconds. */
+  /** Bounds one upstream attempt, body included, in milliseconds. */
   upstreamTimeoutMs: number
+  /** Retries after the first attempt, when there is no stale page to fall back on. */
+  upstreamMaxRetries: number
+  /** Bounds all attempts of one upstream fetch and the waits between them. */
+  upstreamBudgetMs: number
+  /** The first retry backoff, doubled per retry, with jitter. */
+  upstreamRetryBaseMs: number
   /** How long a stored page is served as fresh, in seconds. */
   cacheTtlSeconds: number
+  /** Past fresh, how long a page is still served at once while it is refreshed in the background. */
+  staleWhileRevalidateSeconds: number
+  /** Past fresh, how long a page may stand in for an upstream that fails. */
+  staleIfErrorSeconds: number
 }
 
 export const DEFAULT_UPSTREAM_BASE_URL = 'https://api.openai.com/v1'
 export const DEFAULT_CACHE_TTL_SECONDS = 60
-export const DEFAULT_UPSTREAM_TIMEOUT_MS = 10_000
+export const DEFAULT_STALE_WHILE_REVALIDATE_SECONDS = 300
+export const DEFAULT_STALE_IF_ERROR_SECONDS = 86_400
+export const DEFAULT_UPSTREAM_TIMEOUT_MS = 5_000
+export const DEFAULT_UPSTREAM_MAX_RETRIES = 2
+export const DEFAULT_UPSTREAM_BUDGET_MS = 12_000
+export const DEFAULT_UPSTREAM_RETRY_BASE_MS = 500
+
+const configs = new WeakMap<object, Config>()
 
 /**
  * Reads the vars into a typed config. A malformed var is an operator error: it is logged by name
  * (never by value) and the caller gets a generic 500.
  */
 export function readConfig(env: Env): Config {
+  // Bindings are one object per isolate in production: parse them once, not per request.
+  let config = configs.get(env)
+  if (!config) {
+    config = parseConfig(env)
+    configs.set(env, config)
+  }
+  return config
+}
+
+function parseConfig(env: Env): Config {
   return {
     upstreamBaseUrl: readBaseUrl(env.OPENAI_BASE_URL),
     upstreamTimeoutMs: readInteger(
@@ -28,12 +55,47 @@ export function readConfig(env: Env): Config {
       1,
       120_000,
     ),
+    upstreamMaxRetries: readInteger(
+      'UPSTREAM_MAX_RETRIES',
+      env.UPSTREAM_MAX_RETRIES,
+      DEFAULT_UPSTREAM_MAX_RETRIES,
+      0,
+      10,
+    ),
+    upstreamBudgetMs: readInteger(
+      'UPSTREAM_BUDGET_MS',
+      env.UPSTREAM_BUDGET_MS,
+      DEFAULT_UPSTREAM_BUDGET_MS,
+      1,
+      300_000,
+    ),
+    upstreamRetryBaseMs: readInteger(
+      'UPSTREAM_RETRY_BASE_MS',
+      env.UPSTREAM_RETRY_BASE_MS,
+      DEFAULT_UPSTREAM_RETRY_BASE_MS,
+      0,
+      60_000,
+    ),
     cacheTtlSeconds: readInteger(
       'CACHE_TTL_SECONDS',
       env.CACHE_TTL_SECONDS,
       DEFAULT_CACHE_TTL_SECONDS,
       1,
       86_400,
+    ),
+    staleWhileRevalidateSeconds: readInteger(
+      'CACHE_STALE_WHILE_REVALIDATE_SECONDS',
+      env.CACHE_STALE_WHILE_REVALIDATE_SECONDS,
+      DEFAULT_STALE_WHILE_REVALIDATE_SECONDS,
+      0,
+      604_800,
+    ),
+    staleIfErrorSeconds: readInteger(
+      'CACHE_STALE_IF_ERROR_SECONDS',
+      env.CACHE_STALE_IF_ERROR_SECONDS,
+      DEFAULT_STALE_IF_ERROR_SECONDS,
+      0,
+      604_800,
     ),
   }
 }

@@ -45,6 +45,8 @@ interface AppErrorInit {
   headers?: Record<string, string>
   /** Logged, never sent: what an operator needs to know. Must hold no secret. */
   detail?: string
+  /** Sent as `x-should-retry`, which the official SDK obeys before its own rules. */
+  shouldRetry?: boolean
 }
 
 /**
@@ -69,12 +71,13 @@ export class AppError extends Error {
         code: init.code ?? null,
       },
     }
-    this.headers = init.headers ?? {}
+    this.headers = { ...init.headers }
+    if (init.shouldRetry !== undefined) this.headers['x-should-retry'] = String(init.shouldRetry)
     this.detail = init.detail
   }
 
   static invalidParam(param: string, message: string): AppError {
-    return new AppError(400, { message, type: 'invalid_request_error', param })
+    return new AppError(400, { message, type: 'invalid_request_error', param, shouldRetry: false })
   }
 
   /** An operator error (a missing secret, a malformed var): logged in full, generic to the caller. */
@@ -84,6 +87,7 @@ export class AppError extends Error {
       type: 'server_error',
       code: 'gateway_misconfigured',
       detail,
+      shouldRetry: false,
     })
   }
 }

@@ -1,3 +1,5 @@
 import { createApp } from './app'
 
+export { PageFetcher } from './cache/page-fetcher'
+
 export default createApp()

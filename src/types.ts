@@ -1,12 +1,19 @@
 import type { OpenAPIHono, RouteConfig, RouteHandler } from '@hono/zod-openapi'
 import type { Tier } from './partners/tiers'
 
+/** State an app instance (one per isolate in production) keeps between requests. */
+export interface AppState {
+  /** The current cache generation, re-read from KV every few seconds. */
+  generation: (kv: KVNamespace, now: number) => Promise<string>
+}
+
 /** What one upstream call did, for the request's log line. */
 export interface UpstreamTrace {
   status?: number
   outcome?: 'response' | 'timeout' | 'network_error'
   ms?: number
   requestId?: string | null
+  attempts?: number
 }
 
 export interface AppBindings {
@@ -14,6 +21,7 @@ export interface AppBindings {
   Variables: {
     /** The gateway's clock in epoch milliseconds; injectable so freshness can be tested. */
     now: () => number
+    state: AppState
     /** The authenticated partner, on `/v1/*` routes. */
     partner: { name: string; tier: Tier }
     /** Set when the request called the upstream. */

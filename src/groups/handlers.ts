@@ -1,62 +1,185 @@
 import type { Context } from 'hono'
-import { ageSeconds, type CachedPage, cacheKey, readPage, writePage } from '../cache/pages'
-import { readAdminKey, readConfig } from '../config'
+import { ifNoneMatchMatches, readDirectives } from '../cache/directives'
+import type { FetchPageRequest, FetchPageResult } from '../cache/page-fetcher'
+import { type CachedPage, cacheKey, readPage, writePage } from '../cache/pages'
+import { type Config, readAdminKey, readConfig } from '../config'
+import { AppError } from '../errors'
 import type { AppBindings, AppRouteHandler } from '../types'
-import { fetchGroupsPage } from '../upstream/client'
 import type { ListGroupsRoute } from './routes'
-import { type GroupList, normalizeQuery } from './schemas'
+import { type GroupList, type NormalizedQuery, normalizeQuery } from './schemas'
 
 /** The cache's name in `Cache-Status` (RFC 9211). */
 export const CACHE_NAME = 'groups-gateway'
 
+type Ctx = Context<AppBindings>
+
+/**
+ * Serves a page from the cache when it can, from the upstream when it must:
+ * fresh -> served; within stale-while-revalidate -> served at once and refreshed in the background;
+ * otherwise fetched through the page's Durable Object (one upstream call however many ask), with a
+ * page within stale-if-error standing in if the upstream fails.
+ */
 export const listGroups: AppRouteHandler<ListGroupsRoute> = async function listGroups(c) {
   const config = readConfig(c.env)
   const query = normalizeQuery(c.req.valid('query'))
   const requestId = c.get('requestId')
-  const now = c.get('now')
-  const key = cacheKey(query)
+  const now = c.get('now')()
+  const directives = readDirectives(c.req.raw.headers)
+  const generation = await c.get('state').generation(c.env.GROUPS_CACHE, now)
+  const key = cacheKey(generation, query)
+  const ttlMs = config.cacheTtlSeconds * 1000
 
-  const cached = await readPage(c.env.GROUPS_CACHE, key, requestId)
-  if (cached && now() - cached.storedAt < config.cacheTtlSeconds * 1000) {
-    return pageResponse(c, cached, now(), config.cacheTtlSeconds, 'hit')
+  const cached = directives.noCache ? null : await readPage(c.env.GROUPS_CACHE, key, requestId)
+  const age = cached ? now - cached.storedAt : Number.POSITIVE_INFINITY
+  if (cached && age < ttlMs) {
+    return pageResponse(c, cached, now, config, `hit; ttl=${ttlLeft(cached, now, config)}`)
+  }
+  if (cached && age < ttlMs + config.staleWhileRevalidateSeconds * 1000) {
+    c.executionCtx.waitUntil(refresh(c, key, query, config, now, cached))
+    return pageResponse(
+      c,
+      cached,
+      now,
+      config,
+      `hit; ttl=${ttlLeft(cached, now, config)}; detail=stale-while-revalidate`,
+    )
+  }
+  if (directives.onlyIfCached) {
+    throw new AppError(504, {
+      message:
+        'This page is not in the gateway\u2019s cache, and the request asked for only-if-cached.',
+      type: 'invalid_request_error',
+      code: 'not_cached',
+      headers: { 'Cache-Status': `${CACHE_NAME}; detail=only-if-cached` },
+      shouldRetry: false,
+    })
   }
 
-  const trace = {}
-  c.set('upstream', trace)
-  const { text } = await fetchGroupsPage({
-    baseUrl: config.upstreamBaseUrl,
-    adminKey: readAdminKey(c.env),
-    timeoutMs: config.upstreamTimeoutMs,
+  // Operator errors surface here, before any upstream call, whatever the Durable Object holds.
+  readAdminKey(c.env)
+  const fwd = directives.noCache ? 'request' : cached ? 'stale' : 'uri-miss'
+  const fallback = cached && age < ttlMs + config.staleIfErrorSeconds * 1000 ? cached : null
+  const result = await fetchThroughObject(c, key, {
     query,
+    upstream: upstreamSettings(config, fallback !== null),
     requestId,
-    trace,
+    now,
+    ttlMs,
+    seenStoredAt: cached?.storedAt ?? null,
+    fresh: directives.noCache,
   })
-  const fresh: CachedPage = { text, storedAt: now() }
-  c.executionCtx.waitUntil(
-    writePage(c.env.GROUPS_CACHE, key, fresh, config.cacheTtlSeconds, requestId),
-  )
-  const fwd = cached ? 'fwd=stale' : 'fwd=uri-miss'
-  return pageResponse(c, fresh, fresh.storedAt, config.cacheTtlSeconds, `${fwd}; stored`)
+  if (result.trace) c.set('upstream', result.trace)
+
+  if (result.ok) {
+    if (result.leader) c.executionCtx.waitUntil(store(c, key, result.page, config))
+    const how = result.leader ? 'stored' : 'collapsed'
+    const status = `fwd=${fwd}; fwd-status=200; ${how}; ttl=${ttlLeft(result.page, now, config)}`
+    return pageResponse(c, result.page, now, config, status)
+  }
+  const upstreamStatus = result.trace?.status
+  const fwdStatus = upstreamStatus ? `; fwd-status=${upstreamStatus}` : ''
+  if (fallback) {
+    const status = `fwd=${fwd}${fwdStatus}; ttl=${ttlLeft(fallback, now, config)}; detail=stale-if-error`
+    return pageResponse(c, fallback, now, config, status)
+  }
+  const { error } = result
+  throw new AppError(error.status as 502, {
+    ...error.body.error,
+    headers: { ...error.headers, 'Cache-Status': `${CACHE_NAME}; fwd=${fwd}${fwdStatus}` },
+    detail: error.detail,
+  })
+}
+
+function upstreamSettings(config: Config, hasFallback: boolean): FetchPageRequest['upstream'] {
+  return {
+    baseUrl: config.upstreamBaseUrl,
+    timeoutMs: config.upstreamTimeoutMs,
+    // With a stale page to fall back on, one attempt: the caller gets an answer sooner.
+    maxRetries: hasFallback ? 0 : config.upstreamMaxRetries,
+    budgetMs: config.upstreamBudgetMs,
+    retryBaseMs: config.upstreamRetryBaseMs,
+  }
+}
+
+async function fetchThroughObject(
+  c: Ctx,
+  key: string,
+  req: FetchPageRequest,
+): Promise<FetchPageResult> {
+  try {
+    const stub = c.env.PAGE_FETCHER.get(c.env.PAGE_FETCHER.idFromName(key))
+    return (await stub.fetchPage(req)) as FetchPageResult
+  } catch (err) {
+    // The object could not be reached (an overload or a deploy, say): as good as an upstream fault.
+    const error = new AppError(502, {
+      message: 'The upstream API failed to answer. Please retry.',
+      type: 'server_error',
+      code: 'upstream_error',
+      shouldRetry: true,
+      headers: { 'Retry-After': '1' },
+    })
+    return {
+      ok: false,
+      error: {
+        status: error.status,
+        body: error.body,
+        headers: error.headers,
+        detail: `page fetcher unreachable: ${err instanceof Error ? err.message : 'unknown'}`,
+      },
+      trace: null,
+    }
+  }
+}
+
+/** The background half of stale-while-revalidate; the Durable Object keeps it to one at a time. */
+async function refresh(
+  c: Ctx,
+  key: string,
+  query: NormalizedQuery,
+  config: Config,
+  now: number,
+  stale: CachedPage,
+): Promise<void> {
+  const result = await fetchThroughObject(c, key, {
+    query,
+    upstream: upstreamSettings(config, true),
+    requestId: c.get('requestId'),
+    now,
+    ttlMs: config.cacheTtlSeconds * 1000,
+    seenStoredAt: stale.storedAt,
+    fresh: false,
+  })
+  if (result.ok && result.leader) await store(c, key, result.page, config)
+}
+
+/** Keeps a page in KV for as long as any window may still serve it. */
+function store(c: Ctx, key: string, page: CachedPage, config: Config): Promise<void> {
+  const keep =
+    config.cacheTtlSeconds +
+    Math.max(config.staleWhileRevalidateSeconds, config.staleIfErrorSeconds)
+  return writePage(c.env.GROUPS_CACHE, key, page, keep, c.get('requestId'))
+}
+
+/** Seconds of freshness left, negative once stale (RFC 9211 `ttl`). */
+function ttlLeft(page: CachedPage, now: number, config: Config): number {
+  return Math.floor((page.storedAt + config.cacheTtlSeconds * 1000 - now) / 1000)
 }
 
 /**
- * Serves a page's stored bytes as they are: they were validated before they were stored, and
- * re-serializing would cost a parse per hit.
+ * Serves a page's stored bytes as they are (they were validated before they were stored, and
+ * re-serializing would cost a parse per hit), or a 304 when the caller already has them.
  */
-function pageResponse(
-  c: Context<AppBindings>,
-  page: CachedPage,
-  now: number,
-  ttlSeconds: number,
-  cacheStatus: string,
-) {
-  const age = ageSeconds(page, now)
-  const res = c.body(page.text, 200, {
-    'Content-Type': 'application/json',
+function pageResponse(c: Ctx, page: CachedPage, now: number, config: Config, cacheStatus: string) {
+  const age = Math.max(0, Math.floor((now - page.storedAt) / 1000))
+  const headers = {
+    ETag: page.etag,
     'Cache-Status': `${CACHE_NAME}; ${cacheStatus}`,
-    'Cache-Control': `private, max-age=${Math.max(0, ttlSeconds - age)}`,
+    'Cache-Control': `private, max-age=${Math.max(0, config.cacheTtlSeconds - age)}`,
     Age: String(age),
-  })
+  }
+  const res = ifNoneMatchMatches(c.req.header('if-none-match') ?? null, page.etag)
+    ? c.body(null, 304, headers)
+    : c.body(page.text, 200, { 'Content-Type': 'application/json', ...headers })
   // The body is the validated GroupList, as text: tell the route's typing so.
   return res as unknown as ReturnType<typeof c.json<GroupList, 200>>
 }

@@ -10,7 +10,14 @@ import type { UpstreamTrace } from '../types'
 export interface UpstreamRequest {
   baseUrl: string
   adminKey: string
+  /** Bounds each attempt, body included. */
   timeoutMs: number
+  /** Retries after the first attempt, for network errors, timeouts, 408, 409, 429 and 5xx. */
+  maxRetries: number
+  /** Bounds all attempts and the waits between them. */
+  budgetMs: number
+  /** The first backoff; each retry doubles it (with jitter), up to `MAX_BACKOFF_MS`. */
+  retryBaseMs: number
   query: NormalizedQuery
   /** Our request id, sent as `X-Client-Request-Id` so both sides' logs can be joined. */
   requestId: string
@@ -26,19 +33,55 @@ export interface UpstreamPage {
 
 /** Statuses about the caller's own query, relayed with their message and `param`. */
 const RELAYED_CLIENT_ERRORS = new Set([400, 404, 422])
+const RETRYABLE_STATUSES = new Set([408, 409, 429])
+const MAX_BACKOFF_MS = 8_000
+/** A server's own retry hint is taken only up to this; a longer one ends the retries. */
+const MAX_HONORED_RETRY_AFTER_MS = 60_000
+/** No attempt starts with less time than this left in the budget. */
+const MIN_ATTEMPT_MS = 100
+
+type Attempt =
+  | { page: UpstreamPage }
+  | { error: AppError; retryable: boolean; retryAfterMs: number | null }
 
 /**
- * Calls the upstream List groups endpoint once and returns a validated page, or throws an
- * `AppError` that says what the caller should see. The admin key goes into the request header and
- * nowhere else: no upstream body that might quote it is ever relayed or logged.
+ * Fetches one validated page from the upstream List groups endpoint, retrying what is worth
+ * retrying (as the official SDK does: network errors, 408, 409, 429, 5xx; `x-should-retry` first;
+ * `retry-after-ms`, then `retry-after`) within `budgetMs`. Throws an `AppError` saying what the
+ * caller should see. The admin key goes into the request header and nowhere else: no upstream
+ * body that might quote it is ever relayed or logged.
  */
 export async function fetchGroupsPage(
   req: UpstreamRequest,
   fetchImpl: typeof fetch = fetch,
 ): Promise<UpstreamPage> {
-  const url = `${req.baseUrl}/organization/groups?${toSearchParams(req.query)}`
   const started = Date.now()
-  const signal = AbortSignal.timeout(req.timeoutMs)
+  const deadline = started + req.budgetMs
+  for (let attempt = 0; ; attempt++) {
+    const timeoutMs = Math.min(req.timeoutMs, Math.max(deadline - Date.now(), MIN_ATTEMPT_MS))
+    const outcome = await attemptOnce(req, timeoutMs, fetchImpl)
+    req.trace.attempts = attempt + 1
+    req.trace.ms = Date.now() - started
+    if ('page' in outcome) return outcome.page
+    if (!outcome.retryable || attempt >= req.maxRetries) throw outcome.error
+    const wait = outcome.retryAfterMs ?? backoff(req.retryBaseMs, attempt)
+    if (Date.now() + wait + MIN_ATTEMPT_MS > deadline) throw outcome.error
+    await new Promise((resolve) => setTimeout(resolve, wait))
+  }
+}
+
+function backoff(baseMs: number, attempt: number): number {
+  const ms = Math.min(baseMs * 2 ** attempt, MAX_BACKOFF_MS)
+  return Math.round(ms * (1 - Math.random() * 0.25))
+}
+
+async function attemptOnce(
+  req: UpstreamRequest,
+  timeoutMs: number,
+  fetchImpl: typeof fetch,
+): Promise<Attempt> {
+  const url = `${req.baseUrl}/organization/groups?${toSearchParams(req.query)}`
+  const signal = AbortSignal.timeout(timeoutMs)
   let res: Response
   let text: string
   try {
@@ -56,31 +99,52 @@ export async function fetchGroupsPage(
   } catch (err) {
     const timedOut = signal.aborted
     req.trace.outcome = timedOut ? 'timeout' : 'network_error'
-    req.trace.ms = Date.now() - started
-    throw timedOut
-      ? new AppError(504, {
-          message: 'The upstream API did not answer in time. Please retry.',
-          type: 'server_error',
-          code: 'upstream_timeout',
-          detail: `upstream timed out after ${req.timeoutMs} ms`,
-        })
-      : new AppError(502, {
-          message: 'The gateway could not reach the upstream API. Please retry.',
-          type: 'server_error',
-          code: 'upstream_unreachable',
-          detail: `upstream network error: ${errorName(err)}`,
-        })
+    req.trace.status = undefined
+    return {
+      error: timedOut
+        ? new AppError(504, {
+            message: 'The upstream API did not answer in time. Please retry.',
+            type: 'server_error',
+            code: 'upstream_timeout',
+            detail: `upstream timed out after ${timeoutMs} ms`,
+            shouldRetry: true,
+            headers: { 'Retry-After': '1' },
+          })
+        : new AppError(502, {
+            message: 'The gateway could not reach the upstream API. Please retry.',
+            type: 'server_error',
+            code: 'upstream_unreachable',
+            detail: `upstream network error: ${errorName(err)}`,
+            shouldRetry: true,
+            headers: { 'Retry-After': '1' },
+          }),
+      retryable: true,
+      retryAfterMs: null,
+    }
   }
 
   Object.assign(req.trace, {
     outcome: 'response',
     status: res.status,
-    ms: Date.now() - started,
     requestId: res.headers.get('x-request-id'),
   } satisfies UpstreamTrace)
 
-  if (res.ok) return { text, page: parsePage(text) }
-  throw upstreamError(res, text)
+  if (res.ok) {
+    try {
+      return { page: { text, page: parsePage(text) } }
+    } catch (err) {
+      return { error: err as AppError, retryable: false, retryAfterMs: null }
+    }
+  }
+  const shouldRetry = res.headers.get('x-should-retry')
+  const retryable =
+    shouldRetry === 'true' ||
+    (shouldRetry !== 'false' && (RETRYABLE_STATUSES.has(res.status) || res.status >= 500))
+  return {
+    error: upstreamError(res, text),
+    retryable,
+    retryAfterMs: retryAfterMs(res.headers),
+  }
 }
 
 function parsePage(text: string): GroupList {
@@ -104,6 +168,8 @@ function invalidResponse(detail: string): AppError {
     type: 'server_error',
     code: 'upstream_invalid_response',
     detail,
+    shouldRetry: true,
+    headers: { 'Retry-After': '1' },
   })
 }
 
@@ -135,6 +201,7 @@ function upstreamError(res: Response, text: string): AppError {
       type: 'rate_limit_error',
       code: 'rate_limit_exceeded',
       headers: { 'Retry-After': String(retryAfter) },
+      shouldRetry: true,
     })
   }
   if (status === 408) {
@@ -143,6 +210,8 @@ function upstreamError(res: Response, text: string): AppError {
       type: 'server_error',
       code: 'upstream_timeout',
       detail: 'upstream answered 408',
+      shouldRetry: true,
+      headers: { 'Retry-After': '1' },
     })
   }
   return new AppError(502, {
@@ -150,6 +219,8 @@ function upstreamError(res: Response, text: string): AppError {
     type: 'server_error',
     code: 'upstream_error',
     detail: `upstream answered ${status}`,
+    shouldRetry: true,
+    headers: { 'Retry-After': '1' },
   })
 }
 
@@ -179,6 +250,18 @@ function readErrorBody(text: string): UpstreamErrorFields | null {
 
 const DEFAULT_RETRY_AFTER_SECONDS = 1
 const MAX_RETRY_AFTER_SECONDS = 3600
+
+/** A server's retry hint in milliseconds, as the SDK reads it, or null if absent or out of range. */
+function retryAfterMs(headers: Headers, now = Date.now()): number | null {
+  const msHeader = headers.get('retry-after-ms')
+  let ms = msHeader === null ? Number.NaN : Number(msHeader)
+  if (Number.isNaN(ms)) {
+    const raw = headers.get('retry-after')?.trim()
+    if (raw && /^\d+(\.\d+)?$/.test(raw)) ms = Number(raw) * 1000
+    else if (raw && !Number.isNaN(Date.parse(raw))) ms = Date.parse(raw) - now
+  }
+  return Number.isFinite(ms) && ms >= 0 && ms <= MAX_HONORED_RETRY_AFTER_MS ? ms : null
+}
 
 /** Seconds to wait, from `retry-after-ms`, then `retry-after` (seconds or an HTTP date). */
 export function retryAfterSeconds(headers: Headers, now = Date.now()): number {

@@ -18,12 +18,10 @@ describe('the KV page cache', () => {
       statuses.push((await call(`/v1/organization/groups${query}`)).headers.get('cache-status'))
     }
     expect(upstream.requests).toHaveLength(1)
-    expect(statuses).toEqual([
-      'groups-gateway; fwd=uri-miss; stored',
-      ...Array(queries.length - 1).fill('groups-gateway; hit'),
-    ])
-    const { keys } = await env.GROUPS_CACHE.list()
-    expect(keys.map((k) => k.name)).toEqual([`${CACHE_KEY_PREFIX}:asc:100:`])
+    expect(statuses[0]).toBe('groups-gateway; fwd=uri-miss; fwd-status=200; stored; ttl=60')
+    for (const status of statuses.slice(1)) expect(status).toMatch(/^groups-gateway; hit; ttl=/)
+    const { keys } = await env.GROUPS_CACHE.list({ prefix: CACHE_KEY_PREFIX })
+    expect(keys.map((k) => k.name)).toEqual([`${CACHE_KEY_PREFIX}:0:asc:100:`])
   })
 
   it('keeps distinct queries apart', async () => {
@@ -32,11 +30,15 @@ describe('the KV page cache', () => {
     }
     const first = upstream.sim.groups[0]?.id as string
     await call(`/v1/organization/groups?limit=5&after=${first}`)
-    expect((await env.GROUPS_CACHE.list()).keys).toHaveLength(4)
+    expect((await env.GROUPS_CACHE.list({ prefix: CACHE_KEY_PREFIX })).keys).toHaveLength(4)
   })
 
   it('keys stay within KV\u2019s 512-byte limit for the longest valid query', () => {
-    const key = cacheKey({ after: 'Z'.repeat(128), limit: 1000, order: 'desc' })
+    const key = cacheKey(Date.now().toString(36), {
+      after: 'Z'.repeat(128),
+      limit: 1000,
+      order: 'desc',
+    })
     expect(new TextEncoder().encode(key).length).toBeLessThanOrEqual(512)
   })
 
@@ -49,15 +51,18 @@ describe('the KV page cache', () => {
       env: ttl,
       now: () => t0 + 29_000,
     })
-    expect(fresh.headers.get('cache-status')).toBe('groups-gateway; hit')
+    expect(fresh.headers.get('cache-status')).toBe('groups-gateway; hit; ttl=1')
     expect(fresh.headers.get('age')).toBe('29')
     expect(fresh.headers.get('cache-control')).toBe('private, max-age=1')
 
+    // Past stale-while-revalidate too, the page is fetched again before it is served.
     const stale = await call('/v1/organization/groups?limit=1', {
-      env: ttl,
+      env: { ...ttl, CACHE_STALE_WHILE_REVALIDATE_SECONDS: '0' },
       now: () => t0 + 30_000,
     })
-    expect(stale.headers.get('cache-status')).toBe('groups-gateway; fwd=stale; stored')
+    expect(stale.headers.get('cache-status')).toBe(
+      'groups-gateway; fwd=stale; fwd-status=200; stored; ttl=30',
+    )
     expect(stale.headers.get('age')).toBe('0')
     expect(upstream.requests).toHaveLength(2)
   })
@@ -65,15 +70,21 @@ describe('the KV page cache', () => {
   it('stores the page with its fetch time, expiring no sooner than KV allows', async () => {
     const t0 = 1_800_000_000_000
     await call('/v1/organization/groups?limit=1', { now: () => t0 })
-    const { keys } = await env.GROUPS_CACHE.list()
-    expect(keys[0]?.metadata).toEqual({ storedAt: t0 })
-    expect(keys[0]?.expiration).toBeGreaterThanOrEqual(Math.floor(Date.now() / 1000) + 59)
+    const { keys } = await env.GROUPS_CACHE.list({ prefix: CACHE_KEY_PREFIX })
+    expect(keys[0]?.metadata).toEqual({
+      storedAt: t0,
+      etag: expect.stringMatching(/^"[\w-]{22}"$/),
+    })
+    // Kept for the fresh window plus the longer of the stale windows (60 + 86400 s by default).
+    expect(keys[0]?.expiration).toBeGreaterThanOrEqual(Math.floor(Date.now() / 1000) + 86_459)
   })
 
   it('does not cache a page the upstream did not serve', async () => {
     upstream.sim.setFault({ kind: 'status', status: 503, count: 1 })
     expect((await call('/v1/organization/groups?limit=1')).status).toBe(502)
     const next = await call('/v1/organization/groups?limit=1')
-    expect(next.headers.get('cache-status')).toBe('groups-gateway; fwd=uri-miss; stored')
+    expect(next.headers.get('cache-status')).toBe(
+      'groups-gateway; fwd=uri-miss; fwd-status=200; stored; ttl=60',
+    )
   })
 })

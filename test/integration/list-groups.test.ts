@@ -51,12 +51,16 @@ describe('GET /v1/organization/groups', () => {
 
   it('caches a page: a miss, then a hit without an upstream call', async () => {
     const miss = await call('/v1/organization/groups?limit=2')
-    expect(miss.headers.get('cache-status')).toBe('groups-gateway; fwd=uri-miss; stored')
+    expect(miss.headers.get('cache-status')).toBe(
+      'groups-gateway; fwd=uri-miss; fwd-status=200; stored; ttl=60',
+    )
     const hit = await call('/v1/organization/groups?limit=2')
-    expect(hit.headers.get('cache-status')).toBe('groups-gateway; hit')
+    expect(hit.headers.get('cache-status')).toMatch(/^groups-gateway; hit; ttl=(59|60)$/)
     expect(await hit.text()).toBe(await miss.text())
     expect(upstream.requests).toHaveLength(1)
-    const stored = await env.GROUPS_CACHE.get(cacheKey({ after: null, limit: 2, order: 'asc' }))
+    const stored = await env.GROUPS_CACHE.get(
+      cacheKey('0', { after: null, limit: 2, order: 'asc' }),
+    )
     expect(stored).not.toBeNull()
   })
 })

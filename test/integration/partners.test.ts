@@ -223,7 +223,7 @@ describe('a surface safe to expose', () => {
       method: 'GET',
       route: '/v1/organization/groups',
       status: 200,
-      cache: 'groups-gateway; fwd=uri-miss; stored',
+      cache: 'groups-gateway; fwd=uri-miss; fwd-status=200; stored; ttl=60',
       upstreamStatus: 200,
       upstreamMs: expect.any(Number),
       requestId: expect.any(String),

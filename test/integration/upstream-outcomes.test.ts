@@ -4,7 +4,7 @@ import { cacheKey } from '../../src/cache/pages'
 import { call, logs, upstream } from '../helpers'
 
 const PATH = '/v1/organization/groups?limit=3'
-const KEY = cacheKey({ after: null, limit: 3, order: 'asc' })
+const KEY = cacheKey('0', { after: null, limit: 3, order: 'asc' })
 
 interface ErrorBody {
   error: { message: string; type: string; param: string | null; code: string | null }
@@ -136,8 +136,13 @@ describe('upstream outcomes', () => {
     expect((await call(PATH)).status).toBe(200)
     const good = await env.GROUPS_CACHE.get(KEY)
     upstream.sim.setFault({ kind: 'status', status: 500 })
-    // A page past its freshness goes back to the upstream, which now fails.
-    const later = await call(PATH, { now: () => Date.now() + 120_000 })
+    // Past every window the page is not served any more, but it is not replaced either.
+    const noStale = {
+      ...env,
+      CACHE_STALE_WHILE_REVALIDATE_SECONDS: '0',
+      CACHE_STALE_IF_ERROR_SECONDS: '0',
+    }
+    const later = await call(PATH, { env: noStale, now: () => Date.now() + 120_000 })
     expect(later.status).toBe(502)
     expect(await env.GROUPS_CACHE.get(KEY)).toBe(good)
   })
@@ -193,7 +198,7 @@ describe('a failing KV', () => {
     await call(PATH)
     const good = await env.GROUPS_CACHE.get(KEY)
     const res = await call(PATH, {
-      env: { ...env, GROUPS_CACHE: failingKv('put') },
+      env: { ...env, GROUPS_CACHE: failingKv('put'), CACHE_STALE_WHILE_REVALIDATE_SECONDS: '0' },
       now: () => Date.now() + 120_000,
     })
     expect(res.status).toBe(200)

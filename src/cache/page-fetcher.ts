@@ -1,0 +1,116 @@
+import { DurableObject } from 'cloudflare:workers'
+import { readAdminKey } from '../config'
+import { AppError } from '../errors'
+import type { NormalizedQuery } from '../groups/schemas'
+import type { UpstreamTrace } from '../types'
+import { fetchGroupsPage } from '../upstream/client'
+import { type CachedPage, computeEtag } from './pages'
+
+export interface FetchPageRequest {
+  query: NormalizedQuery
+  upstream: {
+    baseUrl: string
+    timeoutMs: number
+    maxRetries: number
+    budgetMs: number
+    retryBaseMs: number
+  }
+  requestId: string
+  /** The gateway clock when the caller asked: a fetched page is stamped with it. */
+  now: number
+  /** How long a page stays fresh, so a page fetched moments ago can answer late arrivals. */
+  ttlMs: number
+  /** The `storedAt` of the page the caller already has, if any: only a newer one will do. */
+  seenStoredAt: number | null
+  /** A `no-cache` request: join a fetch under way, but never take an earlier result. */
+  fresh: boolean
+}
+
+export interface SerializedError {
+  status: number
+  body: AppError['body']
+  headers: Record<string, string>
+  detail?: string
+}
+
+export type FetchPageResult =
+  | {
+      ok: true
+      page: CachedPage
+      /** True for exactly one caller per upstream call: the one that stores the page. */
+      leader: boolean
+      trace: UpstreamTrace | null
+    }
+  | { ok: false; error: SerializedError; trace: UpstreamTrace | null }
+
+/**
+ * One instance per cache key (`idFromName(key)`). Concurrent misses for the same page, from any
+ * isolate anywhere, reach the same instance, which makes one upstream call and hands its result to
+ * all of them. It holds no storage: only the call under way and the last page it fetched.
+ */
+export class PageFetcher extends DurableObject<Env> {
+  private inflight: Promise<FetchPageResult> | null = null
+  private last: CachedPage | null = null
+
+  async fetchPage(req: FetchPageRequest): Promise<FetchPageResult> {
+    if (this.inflight) return follower(await this.inflight)
+    const last = this.last
+    if (
+      !req.fresh &&
+      last &&
+      (req.seenStoredAt === null || last.storedAt > req.seenStoredAt) &&
+      req.now - last.storedAt < req.ttlMs
+    ) {
+      // Fetched for someone else moments ago, and newer than what this caller has.
+      return { ok: true, page: last, leader: false, trace: null }
+    }
+    this.inflight = this.fetchFromUpstream(req)
+    try {
+      const result = await this.inflight
+      if (result.ok) this.last = result.page
+      return result
+    } finally {
+      this.inflight = null
+    }
+  }
+
+  private async fetchFromUpstream(req: FetchPageRequest): Promise<FetchPageResult> {
+    const trace: UpstreamTrace = {}
+    try {
+      const { text } = await fetchGroupsPage({
+        ...req.upstream,
+        adminKey: readAdminKey(this.env),
+        query: req.query,
+        requestId: req.requestId,
+        trace,
+      })
+      const page = { text, storedAt: req.now, etag: await computeEtag(text) }
+      return { ok: true, page, leader: true, trace }
+    } catch (err) {
+      const error =
+        err instanceof AppError
+          ? err
+          : new AppError(502, {
+              message: 'The upstream API failed to answer. Please retry.',
+              type: 'server_error',
+              code: 'upstream_error',
+              detail: err instanceof Error ? `${err.name}: ${err.message}` : 'unknown',
+              shouldRetry: true,
+            })
+      return {
+        ok: false,
+        error: {
+          status: error.status,
+          body: error.body,
+          headers: error.headers,
+          detail: error.detail,
+        },
+        trace,
+      }
+    }
+  }
+}
+
+function follower(result: FetchPageResult): FetchPageResult {
+  return result.ok ? { ...result, leader: false, trace: null } : { ...result, trace: null }
+}
