@@ -35,7 +35,7 @@ export interface UpstreamPage {
 const RELAYED_CLIENT_ERRORS = new Set([400, 404, 422])
 const RETRYABLE_STATUSES = new Set([408, 409, 429])
 const MAX_BACKOFF_MS = 8_000
-/** A server's own retry hint is taken only up to this; a longer one ends the retries. */
+/** A server's own retry hint is waited on only up to this; a longer one ends the retries. */
 const MAX_HONORED_RETRY_AFTER_MS = 60_000
 /** No attempt starts with less time than this left in the budget. */
 const MIN_ATTEMPT_MS = 100
@@ -65,7 +65,9 @@ export async function fetchGroupsPage(
     if ('page' in outcome) return outcome.page
     if (!outcome.retryable || attempt >= req.maxRetries) throw outcome.error
     const wait = outcome.retryAfterMs ?? backoff(req.retryBaseMs, attempt)
-    if (Date.now() + wait + MIN_ATTEMPT_MS > deadline) throw outcome.error
+    if (wait > MAX_HONORED_RETRY_AFTER_MS || Date.now() + wait + MIN_ATTEMPT_MS > deadline) {
+      throw outcome.error
+    }
     await new Promise((resolve) => setTimeout(resolve, wait))
   }
 }
@@ -182,6 +184,7 @@ function upstreamError(res: Response, text: string): AppError {
       type: upstream?.type ?? 'invalid_request_error',
       param: upstream?.param ?? null,
       code: upstream?.code ?? null,
+      shouldRetry: false,
     })
   }
   if (status === 401 || status === 403) {
@@ -192,6 +195,8 @@ function upstreamError(res: Response, text: string): AppError {
       type: 'server_error',
       code: 'upstream_auth_failed',
       detail: `upstream answered ${status}: check the OPENAI_ADMIN_KEY secret`,
+      // Only an operator can fix the key: retrying just spends the caller's time.
+      shouldRetry: false,
     })
   }
   if (status === 429) {
@@ -251,7 +256,7 @@ function readErrorBody(text: string): UpstreamErrorFields | null {
 const DEFAULT_RETRY_AFTER_SECONDS = 1
 const MAX_RETRY_AFTER_SECONDS = 3600
 
-/** A server's retry hint in milliseconds, as the SDK reads it, or null if absent or out of range. */
+/** A server's retry hint in milliseconds (`retry-after-ms`, then `retry-after`), or null if none. */
 function retryAfterMs(headers: Headers, now = Date.now()): number | null {
   const msHeader = headers.get('retry-after-ms')
   let ms = msHeader === null ? Number.NaN : Number(msHeader)
@@ -260,7 +265,7 @@ function retryAfterMs(headers: Headers, now = Date.now()): number | null {
     if (raw && /^\d+(\.\d+)?$/.test(raw)) ms = Number(raw) * 1000
     else if (raw && !Number.isNaN(Date.parse(raw))) ms = Date.parse(raw) - now
   }
-  return Number.isFinite(ms) && ms >= 0 && ms <= MAX_HONORED_RETRY_AFTER_MS ? ms : null
+  return Number.isFinite(ms) && ms >= 0 ? ms : null
 }
 
 /** Seconds to wait, from `retry-after-ms`, then `retry-after` (seconds or an HTTP date). */
