@@ -1,6 +1,6 @@
 import { createRoute } from '@hono/zod-openapi'
 import { ErrorSchema } from '../errors'
-import { GroupListSchema, ListGroupsQuerySchema } from './schemas'
+import { GroupListSchema, ListGroupsHeadersSchema, ListGroupsQuerySchema } from './schemas'
 
 const requestIdHeader = {
   'x-request-id': {
@@ -19,6 +19,26 @@ const rateLimitHeaders = {
   RateLimit: {
     description:
       'Where the partner stands, e.g. `"standard";r=598;t=42`: `r` requests left, `t` seconds until the window resets.',
+    schema: { type: 'string' as const },
+  },
+}
+
+const pageCacheHeaders = {
+  'Cache-Status': {
+    description:
+      'What the gateway\u2019s cache did (RFC 9211): `hit`, `fwd=uri-miss`, `fwd=stale`, `fwd=request`, `fwd-status`, `stored`, `collapsed`, `ttl` (seconds of freshness left, negative when stale) and `detail=stale-while-revalidate` or `detail=stale-if-error`, e.g. `groups-gateway; hit; ttl=42`.',
+    schema: { type: 'string' as const },
+  },
+  'Cache-Control': {
+    description: 'Always `private`, with `max-age` the seconds this page stays fresh.',
+    schema: { type: 'string' as const },
+  },
+  Age: {
+    description: 'Seconds since the gateway fetched this page from the upstream.',
+    schema: { type: 'integer' as const, minimum: 0 },
+  },
+  ETag: {
+    description: 'A strong validator of the page\u2019s bytes; send it back as `If-None-Match`.',
     schema: { type: 'string' as const },
   },
 }
@@ -44,28 +64,21 @@ export const listGroups = createRoute({
   summary: 'List groups',
   description:
     'Lists all groups in the organization, one page at a time, exactly as the OpenAI Admin API does. Pages are served from the gateway\u2019s cache while fresh.',
-  request: { query: ListGroupsQuerySchema },
+  request: { query: ListGroupsQuerySchema, headers: ListGroupsHeadersSchema },
   responses: {
     200: {
       description: 'One page of groups, byte for byte as the upstream returned it.',
       headers: {
         ...requestIdHeader,
         ...rateLimitHeaders,
-        'Cache-Status': {
-          description:
-            'What the gateway\u2019s cache did (RFC 9211), e.g. `groups-gateway; hit` or `groups-gateway; fwd=uri-miss; stored`.',
-          schema: { type: 'string' as const },
-        },
-        'Cache-Control': {
-          description: 'Always `private`, with `max-age` the seconds this page stays fresh.',
-          schema: { type: 'string' as const },
-        },
-        Age: {
-          description: 'Seconds since the gateway fetched this page from the upstream.',
-          schema: { type: 'integer' as const, minimum: 0 },
-        },
+        ...pageCacheHeaders,
       },
       content: { 'application/json': { schema: GroupListSchema } },
+    },
+    304: {
+      description:
+        'The page is unchanged: `If-None-Match` matched its `ETag`. No body; the cache headers as on a 200.',
+      headers: { ...requestIdHeader, ...rateLimitHeaders, ...pageCacheHeaders },
     },
     400: errorResponse(
       'A query parameter is invalid or repeated; `param` names it. Also an upstream refusal of the query.',
@@ -92,7 +105,9 @@ export const listGroups = createRoute({
       'The upstream failed, could not be reached, refused the gateway\u2019s credentials, or returned an invalid page.',
     ),
     503: errorResponse('The gateway cannot check partner keys right now.', retryAfterHeader),
-    504: errorResponse('The upstream did not answer in time.'),
+    504: errorResponse(
+      'The upstream did not answer in time, or the request asked for `only-if-cached` and the page is not cached (`code: not_cached`).',
+    ),
   },
 })
 

@@ -128,3 +128,24 @@ export function toSearchParams(q: NormalizedQuery): URLSearchParams {
   params.set('order', q.order)
   return params
 }
+
+/** The request headers the route reads; anything else is ignored. */
+export const ListGroupsHeadersSchema = z.object({
+  'if-none-match': z
+    .string()
+    .optional()
+    .openapi({
+      param: { name: 'if-none-match', in: 'header' },
+      description: 'An `ETag` from an earlier page: if the page is unchanged, the answer is 304.',
+      example: '"bXlfZXRhZ19leGFtcGxlXzE"',
+    }),
+  'cache-control': z
+    .string()
+    .optional()
+    .openapi({
+      param: { name: 'cache-control', in: 'header' },
+      description:
+        '`no-cache` (or `max-age=0`) fetches the page from the upstream and stores it; `only-if-cached` answers from the cache or with 504.',
+      example: 'no-cache',
+    }),
+})
