@@ -1,12 +1,13 @@
 import { OpenAPIHono } from '@hono/zod-openapi'
 import { requestId } from 'hono/request-id'
 import { accessLog } from './access-log'
-import { generationReader } from './cache/generation'
+import { CacheGeneration } from './cache/generation'
 import { docsRouter } from './docs'
 import { methodNotAllowed, notFound, onError } from './errors'
 import { groupsRouter } from './groups'
 import { healthRouter } from './health'
 import { documentConfig, OPENAPI_PATH, PARTNER_KEY_SCHEME } from './openapi'
+import { operatorRouter } from './operator'
 import { partnerAuth } from './partners/auth'
 import { partnerRateLimit } from './partners/rate-limit'
 import { corsFromAllowlist, securityHeaders } from './security'
@@ -28,7 +29,7 @@ export function createApp({ now = Date.now }: AppOptions = {}) {
   app.use(accessLog())
   app.use(securityHeaders())
   app.use(corsFromAllowlist())
-  const state: AppState = { generation: generationReader() }
+  const state: AppState = { generation: new CacheGeneration() }
   app.use(async function injectState(c, next) {
     c.set('now', now)
     c.set('state', state)
@@ -47,6 +48,8 @@ export function createApp({ now = Date.now }: AppOptions = {}) {
   for (const path of ['/healthz', OPENAPI_PATH, '/docs']) {
     app.all(path, methodNotAllowed(['GET', 'HEAD']))
   }
+
+  app.route('/', operatorRouter)
 
   app.use('/v1/*', partnerAuth(now), partnerRateLimit())
   app.route('/', groupsRouter)

@@ -1,10 +1,11 @@
 import type { OpenAPIHono, RouteConfig, RouteHandler } from '@hono/zod-openapi'
+import type { CacheGeneration } from './cache/generation'
 import type { Tier } from './partners/tiers'
 
 /** State an app instance (one per isolate in production) keeps between requests. */
 export interface AppState {
   /** The current cache generation, re-read from KV every few seconds. */
-  generation: (kv: KVNamespace, now: number) => Promise<string>
+  generation: CacheGeneration
 }
 
 /** What one upstream call did, for the request's log line. */
@@ -17,7 +18,8 @@ export interface UpstreamTrace {
 }
 
 export interface AppBindings {
-  Bindings: Env
+  /** `OPERATOR_KEY` is an optional secret, so `wrangler types` cannot list it. */
+  Bindings: Env & { OPERATOR_KEY?: string }
   Variables: {
     /** The gateway's clock in epoch milliseconds; injectable so freshness can be tested. */
     now: () => number

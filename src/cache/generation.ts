@@ -12,11 +12,12 @@ const INITIAL_GENERATION = '0'
  * Every page key includes it, so writing a new generation makes every stored page unreachable at
  * once (they then expire on their own). If KV cannot be read, the last known value is kept.
  */
-export function generationReader(): (kv: KVNamespace, now: number) => Promise<string> {
-  let known: { value: string; expires: number } | undefined
-  return async function currentGeneration(kv, now) {
-    if (known && known.expires > now) return known.value
-    let value = known?.value ?? INITIAL_GENERATION
+export class CacheGeneration {
+  private known: { value: string; expires: number } | undefined
+
+  async current(kv: KVNamespace, now: number): Promise<string> {
+    if (this.known && this.known.expires > now) return this.known.value
+    let value = this.known?.value ?? INITIAL_GENERATION
     try {
       value =
         (await kv.get(GENERATION_KEY, { cacheTtl: GENERATION_KV_CACHE_TTL_SECONDS })) ??
@@ -24,7 +25,20 @@ export function generationReader(): (kv: KVNamespace, now: number) => Promise<st
     } catch (err) {
       log('warn', 'kv_generation_read_failed', { error: err instanceof Error ? err.message : '?' })
     }
-    known = { value, expires: now + GENERATION_TTL_MS }
+    this.known = { value, expires: now + GENERATION_TTL_MS }
     return value
   }
+
+  /** Starts a new generation: every page stored so far becomes unreachable. */
+  async purge(kv: KVNamespace, now: number): Promise<string> {
+    const value = newGeneration(now)
+    await kv.put(GENERATION_KEY, value)
+    this.known = { value, expires: now + GENERATION_TTL_MS }
+    return value
+  }
+}
+
+/** Time-based, so two purges never need to read each other's value. Shared with the CLI. */
+export function newGeneration(now: number): string {
+  return now.toString(36)
 }

@@ -25,7 +25,7 @@ export const listGroups: AppRouteHandler<ListGroupsRoute> = async function listG
   const requestId = c.get('requestId')
   const now = c.get('now')()
   const directives = readDirectives(c.req.raw.headers)
-  const generation = await c.get('state').generation(c.env.GROUPS_CACHE, now)
+  const generation = await c.get('state').generation.current(c.env.GROUPS_CACHE, now)
   const key = cacheKey(generation, query)
   const ttlMs = config.cacheTtlSeconds * 1000
 

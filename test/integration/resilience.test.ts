@@ -4,7 +4,7 @@ import type { Fault } from '../../simulator/upstream'
 import { createApp } from '../../src/app'
 import { GENERATION_KEY, GENERATION_TTL_MS } from '../../src/cache/generation'
 import { CACHE_KEY_PREFIX, cacheKey } from '../../src/cache/pages'
-import { call, logs, upstream } from '../helpers'
+import { call, logs, secrets, upstream } from '../helpers'
 
 const PATH = '/v1/organization/groups?limit=3'
 const KEY = cacheKey('0', { after: null, limit: 3, order: 'asc' })
@@ -402,5 +402,31 @@ describe('purge', () => {
     expect((await call(PATH, { app })).headers.get('cache-status')).toMatch(/^groups-gateway; hit/)
     t += 1
     expect((await call(PATH, { app })).headers.get('cache-status')).toMatch(/fwd=uri-miss/)
+  })
+
+  it('has an operator endpoint that exists only with OPERATOR_KEY', async () => {
+    const purge = { method: 'POST' }
+    expect((await call('/admin/cache/purge', { key: null, init: purge })).status).toBe(404)
+
+    secrets.push('op-secret-7d3a')
+    const withKey = { ...env, OPERATOR_KEY: 'op-secret-7d3a' }
+    const app = createApp()
+    await call(PATH, { app, env: withKey })
+    const wrong = await call('/admin/cache/purge', { app, env: withKey, init: purge })
+    expect(wrong.status).toBe(401)
+    expect(
+      (await call('/admin/cache/purge', { app, env: withKey, key: null, init: { method: 'GET' } }))
+        .status,
+    ).toBe(405)
+    const ok = await call('/admin/cache/purge', {
+      app,
+      env: withKey,
+      init: { ...purge, headers: { authorization: 'Bearer op-secret-7d3a' } },
+    })
+    expect(ok.status).toBe(200)
+    expect(await ok.json()).toEqual({ purged: true, generation: expect.any(String) })
+    // The isolate that purged sees it at once.
+    const after = await call(PATH, { app, env: withKey })
+    expect(after.headers.get('cache-status')).toMatch(/fwd=uri-miss/)
   })
 })
