@@ -1,6 +1,11 @@
 import { createRoute } from '@hono/zod-openapi'
-import { ErrorSchema } from '../errors'
-import { GroupListSchema, ListGroupsHeadersSchema, ListGroupsQuerySchema } from './schemas'
+import { type ErrorBody, ErrorSchema } from '../errors'
+import {
+  GROUP_LIST_EXAMPLE,
+  GroupListSchema,
+  ListGroupsHeadersSchema,
+  ListGroupsQuerySchema,
+} from './schemas'
 
 const requestIdHeader = {
   'x-request-id': {
@@ -50,10 +55,25 @@ const retryAfterHeader = {
   },
 }
 
-const errorResponse = (description: string, extraHeaders = {}) => ({
+const shouldRetryHeader = {
+  'x-should-retry': {
+    description:
+      '`true` when retrying may succeed, `false` when it cannot; the official SDK obeys it before its own rules.',
+    schema: { type: 'string' as const, enum: ['true', 'false'] },
+  },
+}
+
+const errorResponse = (description: string, example: ErrorBody['error'], extraHeaders = {}) => ({
   description,
-  headers: { ...requestIdHeader, ...rateLimitHeaders, ...extraHeaders },
-  content: { 'application/json': { schema: ErrorSchema } },
+  headers: { ...requestIdHeader, ...rateLimitHeaders, ...shouldRetryHeader, ...extraHeaders },
+  content: { 'application/json': { schema: ErrorSchema, example: { error: example } } },
+})
+
+const serverError = (message: string, code: string) => ({
+  message,
+  type: 'server_error',
+  param: null,
+  code,
 })
 
 export const listGroups = createRoute({
@@ -73,7 +93,12 @@ export const listGroups = createRoute({
         ...rateLimitHeaders,
         ...pageCacheHeaders,
       },
-      content: { 'application/json': { schema: GroupListSchema } },
+      content: {
+        'application/json': {
+          schema: GroupListSchema,
+          example: GROUP_LIST_EXAMPLE,
+        },
+      },
     },
     304: {
       description:
@@ -82,9 +107,23 @@ export const listGroups = createRoute({
     },
     400: errorResponse(
       'A query parameter is invalid or repeated; `param` names it. Also an upstream refusal of the query.',
+      {
+        message:
+          'Invalid \'limit\': expected an integer from 0 to 1000, written with decimal digits only, but got "1e3".',
+        type: 'invalid_request_error',
+        param: 'limit',
+        code: null,
+      },
     ),
     401: errorResponse(
       'The partner key is missing, malformed, unknown, revoked or disabled (`code: invalid_api_key`).',
+      {
+        message:
+          "Missing or invalid partner key. Send your key as 'Authorization: Bearer <key>'; ask the gateway's operators for one.",
+        type: 'invalid_request_error',
+        param: null,
+        code: 'invalid_api_key',
+      },
       {
         'WWW-Authenticate': {
           description: 'Always `Bearer realm="groups-gateway"`.',
@@ -94,19 +133,54 @@ export const listGroups = createRoute({
     ),
     404: errorResponse(
       'The upstream did not find what the query refers to, e.g. an unknown `after`.',
+      {
+        message: "No group found with id 'group_01J1F8ABCDXYZ'.",
+        type: 'invalid_request_error',
+        param: 'after',
+        code: null,
+      },
     ),
-    422: errorResponse('The upstream could not process the query.'),
+    422: errorResponse('The upstream could not process the query.', {
+      message: 'The upstream could not process this query.',
+      type: 'invalid_request_error',
+      param: null,
+      code: null,
+    }),
     429: errorResponse(
       'The partner\u2019s rate limit is reached, or the upstream API is rate limiting the gateway (`code: rate_limit_exceeded`).',
+      {
+        message:
+          "Rate limit reached for partner 'acme' (600 requests per 60 s). Please retry after 7 seconds.",
+        type: 'rate_limit_error',
+        param: null,
+        code: 'rate_limit_exceeded',
+      },
       retryAfterHeader,
     ),
-    500: errorResponse('The gateway is misconfigured or hit an unexpected error.'),
-    502: errorResponse(
-      'The upstream failed, could not be reached, refused the gateway\u2019s credentials, or returned an invalid page.',
+    500: errorResponse(
+      'The gateway is misconfigured or hit an unexpected error.',
+      serverError(
+        'The gateway is not configured correctly. Please contact its operators.',
+        'gateway_misconfigured',
+      ),
     ),
-    503: errorResponse('The gateway cannot check partner keys right now.', retryAfterHeader),
+    502: errorResponse(
+      'The upstream failed, could not be reached, refused the gateway\u2019s credentials, or returned an invalid page, and no stale page could stand in.',
+      serverError('The upstream API failed to answer. Please retry.', 'upstream_error'),
+      retryAfterHeader,
+    ),
+    503: errorResponse(
+      'The gateway cannot check partner keys right now.',
+      serverError(
+        'The gateway cannot check partner keys right now. Please retry.',
+        'auth_unavailable',
+      ),
+      retryAfterHeader,
+    ),
     504: errorResponse(
       'The upstream did not answer in time, or the request asked for `only-if-cached` and the page is not cached (`code: not_cached`).',
+      serverError('The upstream API did not answer in time. Please retry.', 'upstream_timeout'),
+      retryAfterHeader,
     ),
   },
 })

@@ -26,7 +26,8 @@ export const GroupSchema = z
   })
   .openapi('Group', { description: 'Details about an organization group.' })
 
-const REFERENCE_EXAMPLE = {
+/** The reference page's example (with `group_type`, which its example leaves out). */
+export const GROUP_LIST_EXAMPLE = {
   object: 'list' as const,
   data: [
     {
@@ -55,7 +56,7 @@ export const GroupListSchema = z
   })
   .openapi('GroupList', {
     description: 'One page of the organization\u2019s groups.',
-    example: REFERENCE_EXAMPLE,
+    example: GROUP_LIST_EXAMPLE,
   })
 
 export type GroupList = z.infer<typeof GroupListSchema>

@@ -71,6 +71,58 @@ describe('the contract', () => {
   })
 })
 
+describe('the contract, for people and generators', () => {
+  type Json = Record<string, unknown>
+  const doc = committed as unknown as {
+    info: Json
+    paths: Record<string, Record<string, Json>>
+    components: { schemas: Record<string, Json> }
+  }
+
+  it('has contact, license, servers and tags', () => {
+    expect(doc.info.contact).toMatchObject({ name: expect.any(String) })
+    expect(doc.info.license).toMatchObject({ name: 'MIT' })
+  })
+
+  it('describes every operation, parameter, schema and property', () => {
+    for (const [path, item] of Object.entries(doc.paths)) {
+      for (const [method, op] of Object.entries(item)) {
+        const where = `${method.toUpperCase()} ${path}`
+        expect(op.description, where).toBeTruthy()
+        expect(op.operationId, where).toBeTruthy()
+        for (const p of (op.parameters ?? []) as Json[])
+          expect(p.description, `${where} ${p.name}`).toBeTruthy()
+      }
+    }
+    const walk = (schema: Json, where: string) => {
+      expect(schema.description, where).toBeTruthy()
+      for (const [name, prop] of Object.entries(
+        (schema.properties ?? {}) as Record<string, Json>,
+      )) {
+        if (!prop.$ref) walk(prop, `${where}.${name}`)
+      }
+    }
+    for (const [name, schema] of Object.entries(doc.components.schemas)) walk(schema, name)
+  })
+
+  it('gives an example for the list and for each error, and documents response headers', () => {
+    const responses = doc.paths['/v1/organization/groups']?.get?.responses as Record<string, Json>
+    for (const [status, response] of Object.entries(responses)) {
+      const headers = response.headers as Record<string, Json>
+      expect(Object.keys(headers), status).toEqual(
+        expect.arrayContaining(['x-request-id', 'RateLimit', 'RateLimit-Policy']),
+      )
+      for (const header of Object.values(headers)) expect(header.description, status).toBeTruthy()
+      if (status === '304') continue
+      const media = (response.content as Record<string, Json>)['application/json'] as Json
+      expect(media.example, status).toBeTruthy()
+    }
+    expect(Object.keys(responses['200']?.headers as Json)).toEqual(
+      expect.arrayContaining(['Cache-Status', 'ETag', 'Age', 'Cache-Control']),
+    )
+  })
+})
+
 describe('Swagger UI', () => {
   it('renders /docs from the worker\u2019s own assets, with no CDN', async () => {
     const res = await exports.default.fetch(`${ORIGIN}/docs`)
