@@ -6,25 +6,46 @@ import { TEST_ADMIN_KEY, TEST_UPSTREAM_BASE_URL } from './test/constants.ts'
 process.env.OPENAI_ADMIN_KEY = TEST_ADMIN_KEY
 
 export default defineConfig({
-  plugins: [
-    cloudflareTest({
-      main: './src/index.ts',
-      wrangler: { configPath: './wrangler.toml' },
-      miniflare: {
-        // The upstream is the in-process simulator behind a fetch spy (test/setup.ts): this host
-        // does not exist, and any request that escapes the spy fails the test.
-        bindings: {
-          OPENAI_ADMIN_KEY: TEST_ADMIN_KEY,
-          OPENAI_BASE_URL: TEST_UPSTREAM_BASE_URL,
-          // Tests about one upstream outcome see it once; the retry tests turn retries on.
-          UPSTREAM_MAX_RETRIES: '0',
-          UPSTREAM_RETRY_BASE_MS: '5',
+  test: {
+    projects: [
+      {
+        // Unit and integration tests, inside workerd with real local KV, Durable Objects and
+        // rate limiters; the upstream is the in-process simulator behind a fetch spy.
+        plugins: [
+          cloudflareTest({
+            main: './src/index.ts',
+            wrangler: { configPath: './wrangler.toml' },
+            miniflare: {
+              // This host does not exist: any request that escapes the spy in test/setup.ts
+              // fails the test.
+              bindings: {
+                OPENAI_ADMIN_KEY: TEST_ADMIN_KEY,
+                OPENAI_BASE_URL: TEST_UPSTREAM_BASE_URL,
+                // Tests about one upstream outcome see it once; the retry tests turn retries on.
+                UPSTREAM_MAX_RETRIES: '0',
+                UPSTREAM_RETRY_BASE_MS: '5',
+              },
+            },
+          }),
+        ],
+        test: {
+          name: 'workers',
+          setupFiles: ['./test/setup.ts'],
+          include: ['test/unit/**/*.test.ts', 'test/integration/**/*.test.ts'],
         },
       },
-    }),
-  ],
-  test: {
-    setupFiles: ['./test/setup.ts'],
-    include: ['test/**/*.test.ts'],
+      {
+        // Real clients against the worker running under `wrangler dev` on loopback, wired to the
+        // simulator over HTTP: Chromium driving Swagger UI, and a generated SDK.
+        test: {
+          name: 'e2e',
+          environment: 'node',
+          include: ['test/e2e/**/*.test.ts'],
+          globalSetup: ['./test/e2e/global-setup.ts'],
+          testTimeout: 60_000,
+          hookTimeout: 120_000,
+        },
+      },
+    ],
   },
 })

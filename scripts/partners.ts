@@ -23,7 +23,8 @@ import {
   type TierName,
 } from '../src/partners/keys'
 
-export type Target = '--local' | '--remote'
+/** Where the records live; a local target may name its own state directory (tests do). */
+export type Target = '--local' | '--remote' | ['--local', '--persist-to', string]
 
 const WRANGLER = join(
   dirname(createRequire(import.meta.url).resolve('wrangler/package.json')),
@@ -48,6 +49,8 @@ export interface StoredPartner {
   record: PartnerRecord
 }
 
+const targetArgs = (target: Target): string[] => (Array.isArray(target) ? target : [target])
+
 export function listPartners(target: Target): StoredPartner[] {
   const out = wrangler([
     'kv',
@@ -57,7 +60,7 @@ export function listPartners(target: Target): StoredPartner[] {
     'PARTNERS',
     '--prefix',
     PARTNER_STORAGE_PREFIX,
-    target,
+    ...targetArgs(target),
   ])
   const keys = JSON.parse(out.slice(out.indexOf('['))) as { name: string; metadata?: unknown }[]
   return keys.flatMap((k) => {
@@ -68,7 +71,18 @@ export function listPartners(target: Target): StoredPartner[] {
 
 export function putPartner(key: string, record: PartnerRecord, target: Target): void {
   const json = JSON.stringify(record)
-  wrangler(['kv', 'key', 'put', key, json, '--binding', 'PARTNERS', '--metadata', json, target])
+  wrangler([
+    'kv',
+    'key',
+    'put',
+    key,
+    json,
+    '--binding',
+    'PARTNERS',
+    '--metadata',
+    json,
+    ...targetArgs(target),
+  ])
 }
 
 /** Stores a partner under a key it is given (used by `npm start` for its development key). */
@@ -83,7 +97,7 @@ function findPartner(name: string, target: Target): StoredPartner {
 }
 
 async function main(argv: string[]): Promise<void> {
-  const target: Target = argv.includes('--remote') ? '--remote' : '--local'
+  const target = argv.includes('--remote') ? '--remote' : '--local'
   const args = argv.filter((a) => a !== '--local' && a !== '--remote')
   const [command, name] = args
   const flag = (f: string) => {
@@ -134,7 +148,15 @@ async function main(argv: string[]): Promise<void> {
     }
     case 'revoke': {
       const found = findPartner(name ?? '', target)
-      wrangler(['kv', 'key', 'delete', found.storageKey, '--binding', 'PARTNERS', target])
+      wrangler([
+        'kv',
+        'key',
+        'delete',
+        found.storageKey,
+        '--binding',
+        'PARTNERS',
+        ...targetArgs(target),
+      ])
       console.log(`revoked partner '${found.record.name}'`)
       return
     }

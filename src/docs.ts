@@ -1,5 +1,5 @@
 import { swaggerUI } from '@hono/swagger-ui'
-import { Hono } from 'hono'
+import { type Context, Hono } from 'hono'
 import { OPENAPI_PATH } from './openapi'
 import type { AppBindings } from './types'
 
@@ -37,9 +37,18 @@ export const docsRouter = new Hono<AppBindings>()
   .get('/docs/init.js', (c) =>
     c.body(INIT_SCRIPT, 200, { 'Content-Type': 'text/javascript; charset=utf-8' }),
   )
-  .get(`${DOCS_ASSETS_BASE}/*`, async (c) => {
-    // The worker runs first on every path (wrangler.toml), so these pass through its headers too.
-    const asset = await c.env.ASSETS.fetch(c.req.raw)
-    // Through the context, so the request id and security headers are added like anywhere else.
-    return c.newResponse(asset.body as ReadableStream, asset)
-  })
+  .get(`${DOCS_ASSETS_BASE}/*`, (c) => serveAsset(c, c.req.raw))
+  // Browsers ask for it on their own: answer with Swagger UI's icon rather than a 404.
+  .get('/favicon.ico', (c) =>
+    serveAsset(
+      c,
+      new Request(new URL(`${DOCS_ASSETS_BASE}/swagger-ui-dist/favicon-32x32.png`, c.req.url)),
+    ),
+  )
+
+async function serveAsset(c: Context<AppBindings>, request: Request) {
+  // The worker runs first on every path (wrangler.toml), so these pass through its headers too.
+  const asset = await c.env.ASSETS.fetch(request)
+  // Through the context, so the request id and security headers are added like anywhere else.
+  return c.newResponse(asset.body as ReadableStream, asset)
+}

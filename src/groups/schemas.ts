@@ -77,8 +77,8 @@ export const ListGroupsQuerySchema = z.object({
       type: 'string',
       minLength: 1,
       maxLength: 128,
+      // No example: Swagger UI would send it from "Try it out", and an unknown cursor is a 404.
       pattern: AFTER_PATTERN.source,
-      example: 'group_01J1F8ABCDXYZ',
     }),
   limit: z
     .string()

@@ -201,11 +201,16 @@ function upstreamError(res: Response, text: string): AppError {
   }
   if (status === 429) {
     const retryAfter = retryAfterSeconds(res.headers)
+    const ms = retryAfterMs(res.headers)
     return new AppError(429, {
       message: `The upstream API is rate limiting the gateway. Please retry after ${retryAfter} seconds.`,
       type: 'rate_limit_error',
       code: 'rate_limit_exceeded',
-      headers: { 'Retry-After': String(retryAfter) },
+      // `retry-after-ms` as well, when known: the official SDK prefers its precision.
+      headers: {
+        'Retry-After': String(retryAfter),
+        ...(ms !== null ? { 'retry-after-ms': String(Math.ceil(ms)) } : {}),
+      },
       shouldRetry: true,
     })
   }

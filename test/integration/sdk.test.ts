@@ -2,14 +2,22 @@ import OpenAI from 'openai'
 import { describe, expect, it } from 'vitest'
 import { dispatch, partner, upstream } from '../helpers'
 
+/** Requests the SDK made of the gateway in the current test. */
+let seen: Request[] = []
+
 /** The official SDK, pointed at the gateway: its requests reach the worker, never the network. */
-function sdk() {
+function sdk(options: { key?: string; maxRetries?: number } = {}) {
+  seen = []
   return new OpenAI({
     // The partner key goes where the SDK puts an admin key; the gateway holds the real one.
-    adminAPIKey: partner.key,
+    adminAPIKey: options.key ?? partner.key,
     baseURL: 'https://gateway.test/v1',
-    maxRetries: 0,
-    fetch: (url, init) => dispatch(new Request(url, init)),
+    maxRetries: options.maxRetries ?? 0,
+    fetch: (url, init) => {
+      const request = new Request(url, init)
+      seen.push(request)
+      return dispatch(request)
+    },
   })
 }
 
@@ -41,5 +49,32 @@ describe('the official openai SDK through the gateway', () => {
     expect(page.data).toHaveLength(2)
     expect(page.data[0]).toMatchObject({ object: 'group', id: expect.stringMatching(/^group_/) })
     expect(page.has_more).toBe(true)
+  })
+
+  it('sees a bad key as AuthenticationError', async () => {
+    const err = await sdk({ key: `gwp_${'x'.repeat(43)}` })
+      .admin.organization.groups.list()
+      .catch((e: unknown) => e)
+    expect(err).toBeInstanceOf(OpenAI.AuthenticationError)
+    expect((err as InstanceType<typeof OpenAI.AuthenticationError>).code).toBe('invalid_api_key')
+  })
+
+  it('retries a 429 by itself, as the gateway\u2019s headers tell it', async () => {
+    upstream.sim.setFault({ kind: 'rate_limit', retryAfterMs: '40', count: 1 })
+    const started = Date.now()
+    const page = await sdk({ maxRetries: 2 }).admin.organization.groups.list({ limit: 3 })
+    expect(page.data).toHaveLength(3)
+    // One refused, one retried after the gateway's retry-after-ms, not the SDK's own backoff.
+    expect(seen).toHaveLength(2)
+    expect(seen[1]?.headers.get('x-stainless-retry-count')).toBe('1')
+    expect(Date.now() - started).toBeLessThan(400)
+  })
+
+  it('does not retry what the gateway says cannot succeed', async () => {
+    const err = await sdk({ maxRetries: 2 })
+      .admin.organization.groups.list({ after: 'group_unknown' })
+      .catch((e: unknown) => e)
+    expect(err).toBeInstanceOf(OpenAI.NotFoundError)
+    expect(seen).toHaveLength(1)
   })
 })

@@ -1,0 +1,111 @@
+// Starts what the e2e tests drive: the simulator over HTTP, and the worker under `wrangler dev`
+// with its own local state and one partner, both on loopback. Stops them when the run ends.
+import { type ChildProcess, spawn } from 'node:child_process'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { createRequire } from 'node:module'
+import { createServer } from 'node:net'
+import { tmpdir } from 'node:os'
+import { dirname, join } from 'node:path'
+import type { TestProject } from 'vitest/node'
+import { registerPartner } from '../../scripts/partners'
+import { startSimulatorServer } from '../../simulator/server'
+import { SIMULATOR_ADMIN_KEY } from '../../simulator/upstream'
+import { generatePartnerKey } from '../../src/partners/keys'
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    gatewayUrl: string
+    partnerKey: string
+    simulatorUrl: string
+    groupCount: number
+  }
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer()
+    server.once('error', reject)
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number }
+      server.close(() => resolve(port))
+    })
+  })
+}
+
+async function waitFor(url: string, child: ChildProcess, output: () => string): Promise<void> {
+  const deadline = Date.now() + 60_000
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) throw new Error(`wrangler dev exited early:\n${output()}`)
+    try {
+      if ((await fetch(url)).ok) return
+    } catch {
+      // not listening yet
+    }
+    await new Promise((r) => setTimeout(r, 200))
+  }
+  throw new Error(`wrangler dev did not answer ${url} within 60 s:\n${output()}`)
+}
+
+export default async function setup(project: TestProject) {
+  const simulator = await startSimulatorServer({ port: 0 })
+  const state = mkdtempSync(join(tmpdir(), 'groups-gateway-e2e-'))
+  const partnerKey = generatePartnerKey()
+  await registerPartner(
+    partnerKey,
+    { name: 'e2e', createdAt: new Date().toISOString(), tier: 'elevated' },
+    ['--local', '--persist-to', state],
+  )
+
+  const [port, inspectorPort] = [await freePort(), await freePort()]
+  const wrangler = join(
+    dirname(createRequire(import.meta.url).resolve('wrangler/package.json')),
+    'bin/wrangler.js',
+  )
+  let output = ''
+  const child = spawn(
+    process.execPath,
+    [
+      wrangler,
+      'dev',
+      '--ip',
+      '127.0.0.1',
+      '--port',
+      String(port),
+      '--inspector-port',
+      String(inspectorPort),
+      '--persist-to',
+      state,
+      '--var',
+      `OPENAI_BASE_URL:${simulator.baseUrl}`,
+    ],
+    {
+      detached: true,
+      env: {
+        ...process.env,
+        OPENAI_ADMIN_KEY: SIMULATOR_ADMIN_KEY,
+        WRANGLER_SEND_METRICS: 'false',
+        CLOUDFLARE_CF_FETCH_ENABLED: 'false',
+      },
+    },
+  )
+  child.stdout?.on('data', (d) => {
+    output += d
+  })
+  child.stderr?.on('data', (d) => {
+    output += d
+  })
+  const gatewayUrl = `http://127.0.0.1:${port}`
+  await waitFor(`${gatewayUrl}/healthz`, child, () => output)
+
+  project.provide('gatewayUrl', gatewayUrl)
+  project.provide('partnerKey', partnerKey)
+  project.provide('simulatorUrl', simulator.baseUrl)
+  project.provide('groupCount', simulator.sim.groups.length)
+
+  return async () => {
+    // wrangler dev runs workerd as a child: end the whole group we started, by its id.
+    if (child.pid && child.exitCode === null) process.kill(-child.pid, 'SIGTERM')
+    await simulator.close()
+    rmSync(state, { recursive: true, force: true })
+  }
+}
