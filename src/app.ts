@@ -2,6 +2,7 @@ import { OpenAPIHono } from '@hono/zod-openapi'
 import { requestId } from 'hono/request-id'
 import { accessLog } from './access-log'
 import { CacheGeneration } from './cache/generation'
+import { MemoryPages } from './cache/memory'
 import { docsRouter } from './docs'
 import { methodNotAllowed, notFound, onError } from './errors'
 import { groupsRouter } from './groups'
@@ -29,7 +30,7 @@ export function createApp({ now = Date.now }: AppOptions = {}) {
   app.use(accessLog())
   app.use(securityHeaders())
   app.use(corsFromAllowlist())
-  const state: AppState = { generation: new CacheGeneration() }
+  const state: AppState = { generation: new CacheGeneration(), pages: new MemoryPages() }
   app.use(async function injectState(c, next) {
     c.set('now', now)
     c.set('state', state)

@@ -18,6 +18,8 @@ export interface Config {
   staleWhileRevalidateSeconds: number
   /** Past fresh, how long a page may stand in for an upstream that fails. */
   staleIfErrorSeconds: number
+  /** The per-isolate page tier in front of KV; 0 entries turns it off. */
+  memory: { maxEntries: number; maxBytes: number }
 }
 
 export const DEFAULT_UPSTREAM_BASE_URL = 'https://api.openai.com/v1'
@@ -28,6 +30,9 @@ export const DEFAULT_UPSTREAM_TIMEOUT_MS = 5_000
 export const DEFAULT_UPSTREAM_MAX_RETRIES = 2
 export const DEFAULT_UPSTREAM_BUDGET_MS = 12_000
 export const DEFAULT_UPSTREAM_RETRY_BASE_MS = 500
+export const DEFAULT_MEMORY_CACHE_MAX_ENTRIES = 512
+/** A quarter of an isolate's 128 MB, shared by all its requests. */
+export const DEFAULT_MEMORY_CACHE_MAX_BYTES = 32 * 1024 * 1024
 
 const configs = new WeakMap<object, Config>()
 
@@ -97,6 +102,22 @@ function parseConfig(env: Env): Config {
       0,
       604_800,
     ),
+    memory: {
+      maxEntries: readInteger(
+        'MEMORY_CACHE_MAX_ENTRIES',
+        env.MEMORY_CACHE_MAX_ENTRIES,
+        DEFAULT_MEMORY_CACHE_MAX_ENTRIES,
+        0,
+        100_000,
+      ),
+      maxBytes: readInteger(
+        'MEMORY_CACHE_MAX_BYTES',
+        env.MEMORY_CACHE_MAX_BYTES,
+        DEFAULT_MEMORY_CACHE_MAX_BYTES,
+        0,
+        96 * 1024 * 1024,
+      ),
+    },
   }
 }
 

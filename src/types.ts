@@ -1,11 +1,14 @@
 import type { OpenAPIHono, RouteConfig, RouteHandler } from '@hono/zod-openapi'
 import type { CacheGeneration } from './cache/generation'
+import type { MemoryPages } from './cache/memory'
 import type { Tier } from './partners/tiers'
 
 /** State an app instance (one per isolate in production) keeps between requests. */
 export interface AppState {
   /** The current cache generation, re-read from KV every few seconds. */
   generation: CacheGeneration
+  /** The per-isolate page tier in front of KV. */
+  pages: MemoryPages
 }
 
 /** What one upstream call did, for the request's log line. */

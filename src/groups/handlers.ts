@@ -1,5 +1,6 @@
 import type { Context } from 'hono'
 import { ifNoneMatchMatches, readDirectives } from '../cache/directives'
+import type { HotPage } from '../cache/memory'
 import type { FetchPageRequest, FetchPageResult } from '../cache/page-fetcher'
 import { type CachedPage, cacheKey, readPage, writePage } from '../cache/pages'
 import { type Config, readAdminKey, readConfig } from '../config'
@@ -29,7 +30,7 @@ export const listGroups: AppRouteHandler<ListGroupsRoute> = async function listG
   const key = cacheKey(generation, query)
   const ttlMs = config.cacheTtlSeconds * 1000
 
-  const cached = directives.noCache ? null : await readPage(c.env.GROUPS_CACHE, key, requestId)
+  const cached = directives.noCache ? null : await lookup(c, key, now, ttlMs, config)
   const age = cached ? now - cached.storedAt : Number.POSITIVE_INFINITY
   if (cached && age < ttlMs) {
     return pageResponse(c, cached, now, config, `hit; ttl=${ttlLeft(cached, now, config)}`)
@@ -71,6 +72,7 @@ export const listGroups: AppRouteHandler<ListGroupsRoute> = async function listG
   if (result.trace) c.set('upstream', result.trace)
 
   if (result.ok) {
+    c.get('state').pages.set(key, result.page, config.memory)
     if (result.leader) c.executionCtx.waitUntil(store(c, key, result.page, config))
     const how = result.leader ? 'stored' : 'collapsed'
     const status = `fwd=${fwd}; fwd-status=200; ${how}; ttl=${ttlLeft(result.page, now, config)}`
@@ -149,7 +151,29 @@ async function refresh(
     seenStoredAt: stale.storedAt,
     fresh: false,
   })
-  if (result.ok && result.leader) await store(c, key, result.page, config)
+  if (!result.ok) return
+  c.get('state').pages.set(key, result.page, config.memory)
+  if (result.leader) await store(c, key, result.page, config)
+}
+
+/**
+ * The page for a key from the fastest tier that has it fresh: the isolate's memory, else KV (whose
+ * page, if newer, then replaces the one in memory: another isolate may have refreshed it).
+ */
+async function lookup(
+  c: Ctx,
+  key: string,
+  now: number,
+  ttlMs: number,
+  config: Config,
+): Promise<CachedPage | null> {
+  const pages = c.get('state').pages
+  const hot = pages.get(key)
+  if (hot && now - hot.storedAt < ttlMs) return hot
+  const stored = await readPage(c.env.GROUPS_CACHE, key, c.get('requestId'))
+  if (!stored) return hot ?? null
+  if (hot && hot.storedAt >= stored.storedAt) return hot
+  return pages.set(key, stored, config.memory)
 }
 
 /** Keeps a page in KV for as long as any window may still serve it. */
@@ -177,9 +201,10 @@ function pageResponse(c: Ctx, page: CachedPage, now: number, config: Config, cac
     'Cache-Control': `private, max-age=${Math.max(0, config.cacheTtlSeconds - age)}`,
     Age: String(age),
   }
+  const body = 'body' in page ? (page as HotPage).body : page.text
   const res = ifNoneMatchMatches(c.req.header('if-none-match') ?? null, page.etag)
     ? c.body(null, 304, headers)
-    : c.body(page.text, 200, { 'Content-Type': 'application/json', ...headers })
+    : c.body(body, 200, { 'Content-Type': 'application/json', ...headers })
   // The body is the validated GroupList, as text: tell the route's typing so.
   return res as unknown as ReturnType<typeof c.json<GroupList, 200>>
 }

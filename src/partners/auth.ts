@@ -29,7 +29,7 @@ interface CachedLookup {
 /**
  * Requires `Authorization: Bearer <partner key>`. The key is hashed and looked up by its SHA-256
  * digest, so no secret is ever compared byte by byte. Lookups (misses included) are kept per
- * isolate for `PARTNER_LOOKUP_TTL_MS`, so a hot partner costs no KV read per request.
+ * isolate for `PARTNER_LOOKUP_TTL_MS`.
  */
 export function partnerAuth(now: () => number): MiddlewareHandler<AppBindings> {
   const lookups = new Map<string, CachedLookup>()
