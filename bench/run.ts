@@ -113,7 +113,7 @@ const gateway = (name: string, extra: Record<string, string>) => ({
   durableObjects: { PAGE_FETCHER: 'PageFetcher' },
   // The bench partner's tier is set high enough that the load measures serving, not 429s.
   ratelimits: {
-    RATE_LIMIT_STANDARD: { namespace_id: '1001', simple: { limit: 600, period: 60 as const } },
+    RATE_LIMIT_STANDARD: { namespace_id: '1001', simple: { limit: 60, period: 60 as const } },
     RATE_LIMIT_RESTRICTED: { namespace_id: '1002', simple: { limit: 10, period: 10 as const } },
     RATE_LIMIT_ELEVATED: {
       namespace_id: '1003',

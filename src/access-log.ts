@@ -1,29 +1,54 @@
 import type { MiddlewareHandler } from 'hono'
 import { routePath } from 'hono/route'
 import { log } from './log'
-import type { AppBindings } from './types'
+import type { AppBindings, UpstreamTrace } from './types'
+
+export interface RequestLogEntry {
+  requestId: string
+  partner: string | null
+  method: string
+  route: string
+  status: number
+  cache: string | null
+  upstream?: UpstreamTrace
+  ms: number
+  detail?: string
+}
 
 /**
- * One JSON line per request: who (partner name, never a key), what, the outcome, what the cache
- * and the upstream did, and for failures the operator-only detail.
+ * The one JSON line per request: who (partner name, never a key), what, the outcome, what the
+ * cache and the upstream did, and for failures the operator-only detail.
  */
+export function logRequest(entry: RequestLogEntry): void {
+  const { upstream } = entry
+  log(entry.status >= 500 ? 'error' : 'info', 'request', {
+    requestId: entry.requestId,
+    partner: entry.partner,
+    method: entry.method,
+    route: entry.route,
+    status: entry.status,
+    cache: entry.cache,
+    upstreamStatus: upstream?.status ?? null,
+    upstreamOutcome: upstream?.outcome ?? null,
+    upstreamMs: upstream?.ms ?? null,
+    upstreamRequestId: upstream?.requestId ?? null,
+    ms: entry.ms,
+    detail: entry.detail,
+  })
+}
+
 export function accessLog(): MiddlewareHandler<AppBindings> {
   return async function accessLogMiddleware(c, next) {
     const started = Date.now()
     await next()
-    const status = c.res.status
-    const upstream = c.get('upstream')
-    log(status >= 500 ? 'error' : 'info', 'request', {
+    logRequest({
       requestId: c.get('requestId'),
       partner: c.get('partner')?.name ?? null,
       method: c.req.method,
       route: routePath(c, -1),
-      status,
+      status: c.res.status,
       cache: c.res.headers.get('cache-status'),
-      upstreamStatus: upstream?.status ?? null,
-      upstreamOutcome: upstream?.outcome ?? null,
-      upstreamMs: upstream?.ms ?? null,
-      upstreamRequestId: upstream?.requestId ?? null,
+      upstream: c.get('upstream'),
       ms: Date.now() - started,
       detail: c.get('errorDetail'),
     })

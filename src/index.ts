@@ -1,5 +1,7 @@
-import { createApp } from './app'
+import { createGateway } from './gateway'
 
 export { PageFetcher } from './cache/page-fetcher'
 
-export default createApp()
+const gateway = createGateway()
+
+export default { fetch: gateway.fetch } satisfies ExportedHandler<Env>

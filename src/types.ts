@@ -1,7 +1,9 @@
 import type { OpenAPIHono, RouteConfig, RouteHandler } from '@hono/zod-openapi'
 import type { CacheGeneration } from './cache/generation'
 import type { MemoryPages } from './cache/memory'
-import type { Tier } from './partners/tiers'
+import type { NormalizedQuery } from './groups/schemas'
+import type { PartnerDirectory } from './partners/auth'
+import type { Partner, PartnerRateLimits } from './partners/rate-limit'
 
 /** State an app instance (one per isolate in production) keeps between requests. */
 export interface AppState {
@@ -9,6 +11,14 @@ export interface AppState {
   generation: CacheGeneration
   /** The per-isolate page tier in front of KV. */
   pages: MemoryPages
+  /** Recent partner key lookups. */
+  partners: PartnerDirectory
+  /** Per-partner windows and leases. */
+  rateLimits: PartnerRateLimits
+  /** Queries this isolate has validated, by their raw query string: the hot path's shortcut. */
+  hotQueries: Map<string, NormalizedQuery>
+  /** The headers every page response carries that do not change per request (learned). */
+  pageHeaderTemplate: [string, string][] | null
 }
 
 /** What one upstream call did, for the request's log line. */
@@ -28,7 +38,7 @@ export interface AppBindings {
     now: () => number
     state: AppState
     /** The authenticated partner, on `/v1/*` routes. */
-    partner: { name: string; tier: Tier }
+    partner: Partner
     /** Set when the request called the upstream. */
     upstream: UpstreamTrace
     /** What went wrong, for operators only: logged, never sent. */

@@ -2,7 +2,8 @@ import { createExecutionContext, waitOnExecutionContext } from 'cloudflare:test'
 import { env } from 'cloudflare:workers'
 import { expect } from 'vitest'
 import type { UpstreamSimulator } from '../simulator/upstream'
-import { type AppOptions, createApp } from '../src/app'
+import type { AppOptions } from '../src/app'
+import { createGateway } from '../src/gateway'
 import { digestKey, generatePartnerKey, type PartnerRecord, storageKey } from '../src/partners/keys'
 import { ADMIN_KEY_TELLTALES } from './constants'
 
@@ -41,8 +42,8 @@ export interface CallOptions extends AppOptions {
   key?: string | null
   /** Bindings to use instead of the test's `env`, e.g. a failing KV or a missing secret. */
   env?: Env
-  /** An app to reuse, to see its per-isolate state (lookup cache, rate-limit counts). */
-  app?: ReturnType<typeof createApp>
+  /** A gateway to reuse, to see its per-isolate state (memory tier, lookups, rate limits). */
+  app?: ReturnType<typeof createGateway>
 }
 
 /**
@@ -60,7 +61,7 @@ export function call(path: string, options: CallOptions = {}): Promise<Response>
 
 /** Like `call`, for a whole request: what a client such as the SDK sends. */
 export async function dispatch(request: Request, options: CallOptions = {}): Promise<Response> {
-  const app = options.app ?? createApp(options)
+  const app = options.app ?? createGateway(options)
   const ctx = createExecutionContext()
   const res = await app.fetch(request, options.env ?? env, ctx)
   await waitOnExecutionContext(ctx)

@@ -15,6 +15,11 @@ const INITIAL_GENERATION = '0'
 export class CacheGeneration {
   private known: { value: string; expires: number } | undefined
 
+  /** The generation if this isolate read it recently enough, else undefined. */
+  peek(now: number): string | undefined {
+    return this.known && this.known.expires > now ? this.known.value : undefined
+  }
+
   async current(kv: KVNamespace, now: number): Promise<string> {
     if (this.known && this.known.expires > now) return this.known.value
     let value = this.known?.value ?? INITIAL_GENERATION

@@ -2,15 +2,13 @@ import type { Context } from 'hono'
 import { ifNoneMatchMatches, readDirectives } from '../cache/directives'
 import type { HotPage } from '../cache/memory'
 import type { FetchPageRequest, FetchPageResult } from '../cache/page-fetcher'
+import { CACHE_NAME, pageHeaders, ttlLeft as ttlLeftSeconds } from '../cache/page-headers'
 import { type CachedPage, cacheKey, readPage, writePage } from '../cache/pages'
 import { type Config, readAdminKey, readConfig } from '../config'
 import { AppError } from '../errors'
 import type { AppBindings, AppRouteHandler } from '../types'
 import type { ListGroupsRoute } from './routes'
 import { type GroupList, type NormalizedQuery, normalizeQuery } from './schemas'
-
-/** The cache's name in `Cache-Status` (RFC 9211). */
-export const CACHE_NAME = 'groups-gateway'
 
 type Ctx = Context<AppBindings>
 
@@ -23,6 +21,7 @@ type Ctx = Context<AppBindings>
 export const listGroups: AppRouteHandler<ListGroupsRoute> = async function listGroups(c) {
   const config = readConfig(c.env)
   const query = normalizeQuery(c.req.valid('query'))
+  rememberQuery(c, query)
   const requestId = c.get('requestId')
   const now = c.get('now')()
   const directives = readDirectives(c.req.raw.headers)
@@ -184,9 +183,8 @@ function store(c: Ctx, key: string, page: CachedPage, config: Config): Promise<v
   return writePage(c.env.GROUPS_CACHE, key, page, keep, c.get('requestId'))
 }
 
-/** Seconds of freshness left, negative once stale (RFC 9211 `ttl`). */
 function ttlLeft(page: CachedPage, now: number, config: Config): number {
-  return Math.floor((page.storedAt + config.cacheTtlSeconds * 1000 - now) / 1000)
+  return ttlLeftSeconds(page, now, config.cacheTtlSeconds)
 }
 
 /**
@@ -194,17 +192,24 @@ function ttlLeft(page: CachedPage, now: number, config: Config): number {
  * re-serializing would cost a parse per hit), or a 304 when the caller already has them.
  */
 function pageResponse(c: Ctx, page: CachedPage, now: number, config: Config, cacheStatus: string) {
-  const age = Math.max(0, Math.floor((now - page.storedAt) / 1000))
-  const headers = {
-    ETag: page.etag,
-    'Cache-Status': `${CACHE_NAME}; ${cacheStatus}`,
-    'Cache-Control': `private, max-age=${Math.max(0, config.cacheTtlSeconds - age)}`,
-    Age: String(age),
-  }
+  const headers = pageHeaders(page, now, config.cacheTtlSeconds, cacheStatus)
   const body = 'body' in page ? (page as HotPage).body : page.text
   const res = ifNoneMatchMatches(c.req.header('if-none-match') ?? null, page.etag)
     ? c.body(null, 304, headers)
     : c.body(body, 200, { 'Content-Type': 'application/json', ...headers })
   // The body is the validated GroupList, as text: tell the route's typing so.
   return res as unknown as ReturnType<typeof c.json<GroupList, 200>>
+}
+
+const MAX_HOT_QUERIES = 10_000
+
+/** Lets the hot path recognize this raw query string as valid, and what it normalizes to. */
+function rememberQuery(c: Ctx, query: NormalizedQuery): void {
+  const url = c.req.url
+  const q = url.indexOf('?')
+  const search = q === -1 ? '' : url.slice(q)
+  const known = c.get('state').hotQueries
+  if (known.has(search)) return
+  if (known.size >= MAX_HOT_QUERIES) known.clear()
+  known.set(search, query)
 }

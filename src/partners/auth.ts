@@ -1,7 +1,8 @@
 import type { MiddlewareHandler } from 'hono'
 import { AppError } from '../errors'
 import type { AppBindings } from '../types'
-import { digestKey, PARTNER_KEY_PATTERN, type PartnerRecord, parseRecord, storageKey } from './keys'
+import { digestKey, PARTNER_KEY_PATTERN, parseRecord, storageKey } from './keys'
+import type { Partner } from './rate-limit'
 import { DEFAULT_TIER, TIERS } from './tiers'
 
 /** How long an isolate trusts a lookup. With KV's own read cache, this bounds revocation. */
@@ -18,47 +19,62 @@ export function unauthorized(): AppError {
     type: 'invalid_request_error',
     code: 'invalid_api_key',
     headers: { 'WWW-Authenticate': 'Bearer realm="groups-gateway"' },
+    shouldRetry: false,
   })
 }
 
-interface CachedLookup {
-  record: PartnerRecord | null
+/** The key in an `Authorization: Bearer` header, or '' if there is none. */
+export function bearerKey(header: string | null | undefined): string {
+  return header?.startsWith('Bearer ') ? header.slice(7).trim() : ''
+}
+
+interface Lookup {
+  /** null: no such partner, or disabled. */
+  partner: Partner | null
   expires: number
 }
 
 /**
- * Requires `Authorization: Bearer <partner key>`. The key is hashed and looked up by its SHA-256
- * digest, so no secret is ever compared byte by byte. Lookups (misses included) are kept per
- * isolate for `PARTNER_LOOKUP_TTL_MS`.
+ * Partner keys, looked up by the SHA-256 digest of the key presented, so no secret is ever
+ * compared byte by byte. Each isolate keeps lookups (misses included) for `PARTNER_LOOKUP_TTL_MS`,
+ * keyed by the key as presented: a hot partner then costs neither a hash nor a KV read. The keys
+ * live only in this isolate's memory, as the requests that carry them do.
  */
-export function partnerAuth(now: () => number): MiddlewareHandler<AppBindings> {
-  const lookups = new Map<string, CachedLookup>()
+export class PartnerDirectory {
+  private readonly lookups = new Map<string, Lookup>()
 
-  return async function partnerAuthMiddleware(c, next) {
-    const header = c.req.header('authorization')
-    const key = header?.startsWith('Bearer ') ? header.slice(7).trim() : ''
+  /** The partner for a key if this isolate looked it up recently; undefined if it must ask KV. */
+  peek(key: string, now: number): Partner | null | undefined {
+    const lookup = this.lookups.get(key)
+    return lookup && lookup.expires > now ? lookup.partner : undefined
+  }
+
+  async find(kv: KVNamespace, key: string, now: number): Promise<Partner | null> {
+    const known = this.peek(key, now)
+    if (known !== undefined) return known
     // A malformed key (the admin key included) is refused before any lookup.
-    if (!PARTNER_KEY_PATTERN.test(key)) throw unauthorized()
+    const partner = PARTNER_KEY_PATTERN.test(key)
+      ? await readPartner(kv, await digestKey(key))
+      : null
+    if (this.lookups.size >= MAX_CACHED_LOOKUPS) this.lookups.clear()
+    this.lookups.set(key, { partner, expires: now + PARTNER_LOOKUP_TTL_MS })
+    return partner
+  }
+}
 
-    const digest = await digestKey(key)
-    const t = now()
-    let cached = lookups.get(digest)
-    if (!cached || cached.expires <= t) {
-      cached = {
-        record: await readPartner(c.env.PARTNERS, digest),
-        expires: t + PARTNER_LOOKUP_TTL_MS,
-      }
-      if (lookups.size >= MAX_CACHED_LOOKUPS) lookups.clear()
-      lookups.set(digest, cached)
-    }
-    const record = cached.record
-    if (!record || record.disabled) throw unauthorized()
-    c.set('partner', { name: record.name, tier: TIERS[record.tier ?? DEFAULT_TIER] })
+/** Requires `Authorization: Bearer <partner key>` of a known, enabled partner. */
+export function partnerAuth(): MiddlewareHandler<AppBindings> {
+  return async function partnerAuthMiddleware(c, next) {
+    const key = bearerKey(c.req.header('authorization'))
+    if (!PARTNER_KEY_PATTERN.test(key)) throw unauthorized()
+    const partner = await c.get('state').partners.find(c.env.PARTNERS, key, c.get('now')())
+    if (!partner) throw unauthorized()
+    c.set('partner', partner)
     await next()
   }
 }
 
-async function readPartner(kv: KVNamespace, digest: string): Promise<PartnerRecord | null> {
+async function readPartner(kv: KVNamespace, digest: string): Promise<Partner | null> {
   let raw: unknown
   try {
     raw = await kv.get(storageKey(digest), { type: 'json', cacheTtl: PARTNER_KV_CACHE_TTL_SECONDS })
@@ -70,7 +86,11 @@ async function readPartner(kv: KVNamespace, digest: string): Promise<PartnerReco
       code: 'auth_unavailable',
       headers: { 'Retry-After': '1' },
       detail: `partner lookup failed: ${err instanceof Error ? err.message : 'unknown'}`,
+      shouldRetry: true,
     })
   }
-  return parseRecord(raw)
+  const record = parseRecord(raw)
+  return record && !record.disabled
+    ? { name: record.name, tier: TIERS[record.tier ?? DEFAULT_TIER] }
+    : null
 }

@@ -2,61 +2,122 @@ import type { MiddlewareHandler } from 'hono'
 import { AppError } from '../errors'
 import { log } from '../log'
 import type { AppBindings } from '../types'
+import type { Tier } from './tiers'
+
+export interface Partner {
+  name: string
+  tier: Tier
+}
+
+/** One request's standing: whether it may pass, and what the `RateLimit` field says. */
+export interface RateDecision {
+  allowed: boolean
+  /** Requests left in the window, as this isolate sees them. */
+  remaining: number
+  /** Seconds until the window resets. */
+  reset: number
+}
 
 interface Window {
   epoch: number
+  /** Requests this isolate let through in the window. */
   count: number
+  /** Requests already paid for with a binding permit and not yet used. */
+  leased: number
+  /** The binding refused: refuse until the window ends, without asking again. */
+  refused: boolean
 }
 
 /**
- * Applies the partner's tier through its rate limiting binding, keyed by partner name, and tells
- * the partner where it stands with the IETF `RateLimit-Policy` and `RateLimit` fields.
+ * Per-partner rate limits through the partner's tier binding, keyed by partner name, with
+ * permits taken a lease at a time (see `Tier.lease`) so a busy partner costs one binding call per
+ * lease. Windows are wall-clock aligned, like the binding's; a lease ends with its window, so no
+ * location lets more than the tier's limit through in a window. An isolate may leave up to
+ * `lease - 1` paid requests unused per window: the limit errs on the strict side.
  *
- * The binding answers only yes or no, so `r` (remaining) and `t` (seconds to reset) come from this
- * isolate's own count over wall-clock-aligned windows: exact where one isolate serves a partner
- * (and in local dev), an upper bound on what is left where several do.
+ * The binding answers only yes or no, so `remaining` and `reset` come from this isolate's own
+ * count: exact with one isolate (and locally), an upper bound on what is left with several.
  *
  * If the binding itself fails, the request goes through (fail-open) and the failure is logged:
  * the key was already verified, the upstream keeps its own limit, and failing closed would turn a
  * limiter outage into a full outage for every partner.
  */
-export function partnerRateLimit(): MiddlewareHandler<AppBindings> {
-  const windows = new Map<string, Window>()
+export class PartnerRateLimits {
+  private readonly windows = new Map<string, Window>()
 
-  return async function partnerRateLimitMiddleware(c, next) {
-    const { name, tier } = c.get('partner')
-    const periodMs = tier.periodSeconds * 1000
-    const t = Date.now()
-    const epoch = Math.floor(t / periodMs)
-    const reset = Math.max(1, Math.ceil(((epoch + 1) * periodMs - t) / 1000))
+  /** The decision if it needs no binding call (a lease in hand, or a refusal), else null. */
+  tryLocal(partner: Partner, now: number): RateDecision | null {
+    const window = this.window(partner, now)
+    if (window.refused) return this.decide(partner, window, now, false)
+    if (window.leased === 0) return null
+    window.leased--
+    return this.decide(partner, window, now, true)
+  }
 
+  async check(partner: Partner, binding: RateLimit, now: number, requestId: string) {
+    const local = this.tryLocal(partner, now)
+    if (local) return local
+    const window = this.window(partner, now)
     let allowed = true
     try {
-      allowed = (await c.env[tier.binding].limit({ key: name })).success
+      allowed = (await binding.limit({ key: partner.name })).success
+      if (allowed) window.leased += partner.tier.lease - 1
+      else window.refused = true
     } catch (err) {
       log('warn', 'rate_limiter_failed', {
-        requestId: c.get('requestId'),
-        partner: name,
+        requestId,
+        partner: partner.name,
         error: err instanceof Error ? err.message : 'unknown',
       })
     }
+    return this.decide(partner, window, now, allowed)
+  }
 
-    let window = windows.get(name)
+  private window({ name, tier }: Partner, now: number): Window {
+    const epoch = Math.floor(now / (tier.periodSeconds * 1000))
+    let window = this.windows.get(name)
     if (!window || window.epoch !== epoch) {
-      window = { epoch, count: 0 }
-      windows.set(name, window)
+      window = { epoch, count: 0, leased: 0, refused: false }
+      this.windows.set(name, window)
     }
-    if (allowed) window.count++
-    const remaining = allowed ? Math.max(0, tier.limit - window.count) : 0
+    return window
+  }
 
-    c.header('RateLimit-Policy', `"${tier.name}";q=${tier.limit};w=${tier.periodSeconds}`)
-    c.header('RateLimit', `"${tier.name}";r=${remaining};t=${reset}`)
-    if (!allowed) {
+  private decide({ tier }: Partner, window: Window, now: number, allowed: boolean): RateDecision {
+    if (allowed) window.count++
+    const periodMs = tier.periodSeconds * 1000
+    return {
+      allowed,
+      remaining: allowed ? Math.max(0, tier.limit - window.count) : 0,
+      reset: Math.max(1, Math.ceil(((window.epoch + 1) * periodMs - now) / 1000)),
+    }
+  }
+}
+
+/** The IETF `RateLimit-Policy` and `RateLimit` fields for a decision. */
+export function rateLimitHeaders(tier: Tier, decision: RateDecision): [string, string][] {
+  return [
+    ['RateLimit-Policy', `"${tier.name}";q=${tier.limit};w=${tier.periodSeconds}`],
+    ['RateLimit', `"${tier.name}";r=${decision.remaining};t=${decision.reset}`],
+  ]
+}
+
+/** Applies the partner's rate limit and tells the partner where it stands. */
+export function partnerRateLimit(): MiddlewareHandler<AppBindings> {
+  return async function partnerRateLimitMiddleware(c, next) {
+    const partner = c.get('partner')
+    const decision = await c
+      .get('state')
+      .rateLimits.check(partner, c.env[partner.tier.binding], Date.now(), c.get('requestId'))
+    for (const [name, value] of rateLimitHeaders(partner.tier, decision)) c.header(name, value)
+    if (!decision.allowed) {
+      const { name, tier } = partner
       throw new AppError(429, {
-        message: `Rate limit reached for partner '${name}' (${tier.limit} requests per ${tier.periodSeconds} s). Please retry after ${reset} seconds.`,
+        message: `Rate limit reached for partner '${name}' (${tier.limit} requests per ${tier.periodSeconds} s). Please retry after ${decision.reset} seconds.`,
         type: 'rate_limit_error',
         code: 'rate_limit_exceeded',
-        headers: { 'Retry-After': String(reset) },
+        headers: { 'Retry-After': String(decision.reset) },
+        shouldRetry: true,
       })
     }
     await next()

@@ -1,7 +1,7 @@
 import { env } from 'cloudflare:workers'
 import { describe, expect, it } from 'vitest'
-import { createApp } from '../../src/app'
 import { cacheKey } from '../../src/cache/pages'
+import { createGateway } from '../../src/gateway'
 import { call, upstream } from '../helpers'
 
 const PATH = '/v1/organization/groups?limit=3'
@@ -28,7 +28,7 @@ function countingKv() {
 describe('the memory tier in front of KV', () => {
   it('serves a hot page with no KV read', async () => {
     const { kv, reads } = countingKv()
-    const app = createApp()
+    const app = createGateway()
     const first = await call(PATH, { app, env: { ...env, GROUPS_CACHE: kv } })
     const hot = await call(PATH, { app, env: { ...env, GROUPS_CACHE: kv } })
     expect(hot.headers.get('cache-status')).toMatch(/^groups-gateway; hit; ttl=/)
@@ -39,7 +39,7 @@ describe('the memory tier in front of KV', () => {
 
   it('reads KV on every hit when turned off', async () => {
     const { kv, reads } = countingKv()
-    const app = createApp()
+    const app = createGateway()
     const off = { ...env, GROUPS_CACHE: kv, MEMORY_CACHE_MAX_ENTRIES: '0' }
     await call(PATH, { app, env: off })
     await call(PATH, { app, env: off })
@@ -49,7 +49,7 @@ describe('the memory tier in front of KV', () => {
 
   it('obeys the same freshness rules as KV', async () => {
     let t = Date.now()
-    const app = createApp({ now: () => t })
+    const app = createGateway({ now: () => t })
     await call(PATH, { app })
     t += 61_000
     const stale = await call(PATH, { app })
@@ -62,7 +62,7 @@ describe('the memory tier in front of KV', () => {
 
   it('takes a newer page from KV once its own is stale', async () => {
     let t = Date.now()
-    const app = createApp({ now: () => t })
+    const app = createGateway({ now: () => t })
     await call(PATH, { app })
     // Another isolate refreshed the page 30 s later.
     const newer = {

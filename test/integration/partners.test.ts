@@ -1,6 +1,6 @@
 import { env } from 'cloudflare:workers'
 import { describe, expect, it } from 'vitest'
-import { createApp } from '../../src/app'
+import { createGateway } from '../../src/gateway'
 import { PARTNER_LOOKUP_TTL_MS } from '../../src/partners/auth'
 import { digestKey, storageKey } from '../../src/partners/keys'
 import { TEST_ADMIN_KEY } from '../constants'
@@ -54,7 +54,7 @@ describe('partner keys', () => {
 
   it('refuses a revoked key within the lookup TTL', async () => {
     let t = Date.now()
-    const app = createApp({ now: () => t })
+    const app = createGateway({ now: () => t })
     expect((await call(PATH, { app })).status).toBe(200)
     await env.PARTNERS.delete(storageKey(await digestKey(partner.key)))
     // This isolate trusts its lookup until it expires: the documented revocation bound.
@@ -91,7 +91,7 @@ describe('partner keys', () => {
 
 describe('rate limits', () => {
   it('sends the IETF RateLimit fields on every authenticated response', async () => {
-    const app = createApp()
+    const app = createGateway()
     const ok = await call(PATH, { app })
     expect(ok.headers.get('ratelimit-policy')).toBe('"standard";q=600;w=60')
     expect(ok.headers.get('ratelimit')).toMatch(/^"standard";r=599;t=\d+$/)
@@ -102,7 +102,7 @@ describe('rate limits', () => {
 
   it('refuses a partner over its limit with 429 and Retry-After, then lets it back', async () => {
     const key = await createPartner('restricted-partner', { tier: 'restricted' })
-    const app = createApp()
+    const app = createGateway()
     // The burst takes well under a second: if the 10 s window is about to roll, wait for the next.
     const left = 10_000 - (Date.now() % 10_000)
     if (left < 3_000) await new Promise((r) => setTimeout(r, left + 20))

@@ -1,9 +1,9 @@
 import { env } from 'cloudflare:workers'
 import { describe, expect, it } from 'vitest'
 import type { Fault } from '../../simulator/upstream'
-import { createApp } from '../../src/app'
 import { GENERATION_KEY, GENERATION_TTL_MS } from '../../src/cache/generation'
 import { CACHE_KEY_PREFIX, cacheKey } from '../../src/cache/pages'
+import { createGateway } from '../../src/gateway'
 import { call, logs, secrets, upstream } from '../helpers'
 
 const PATH = '/v1/organization/groups?limit=3'
@@ -395,7 +395,7 @@ describe('purge', () => {
 
   it('reaches a running isolate within its generation TTL', async () => {
     let t = Date.now()
-    const app = createApp({ now: () => t })
+    const app = createGateway({ now: () => t })
     await call(PATH, { app })
     await env.GROUPS_CACHE.put(GENERATION_KEY, 'purged-2')
     t += GENERATION_TTL_MS - 1
@@ -410,7 +410,7 @@ describe('purge', () => {
 
     secrets.push('op-secret-7d3a')
     const withKey = { ...env, OPERATOR_KEY: 'op-secret-7d3a' }
-    const app = createApp()
+    const app = createGateway()
     await call(PATH, { app, env: withKey })
     const wrong = await call('/admin/cache/purge', { app, env: withKey, init: purge })
     expect(wrong.status).toBe(401)
