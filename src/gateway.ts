@@ -12,7 +12,7 @@ export function createGateway(options: AppOptions = {}) {
   return {
     app,
     fetch(request: Request, env: Env, ctx: ExecutionContext): Response | Promise<Response> {
-      return serveHotHit(request, env, state, now) ?? app.fetch(request, env, ctx)
+      return serveHotHit(request, env, ctx, state, now) ?? app.fetch(request, env, ctx)
     },
   }
 }

@@ -31,6 +31,7 @@ export const DYNAMIC_PAGE_HEADERS = new Set([
 export function serveHotHit(
   request: Request,
   env: Env,
+  ctx: ExecutionContext,
   state: AppState,
   now: () => number,
 ): Response | null {
@@ -69,6 +70,9 @@ export function serveHotHit(
   if (!decision?.allowed) return null
 
   const requestId = requestIdFrom(headers.get('x-request-id'))
+  const binding = env[partner.tier.binding]
+  const renewal = state.rateLimits.renewSoon(partner, binding, Date.now(), requestId)
+  if (renewal) ctx.waitUntil(renewal)
   const cacheStatus = `hit; ttl=${ttlLeft(page, t, ttlSeconds)}`
   const response = new Response(page.body, {
     status: 200,

@@ -24,8 +24,10 @@ interface Window {
   count: number
   /** Requests already paid for with a binding permit and not yet used. */
   leased: number
-  /** The binding refused: refuse until the window ends, without asking again. */
+  /** The binding refused: once the leases in hand are used, refuse until the window ends. */
   refused: boolean
+  /** A lease is being taken in the background. */
+  renewing: boolean
 }
 
 /**
@@ -48,10 +50,38 @@ export class PartnerRateLimits {
   /** The decision if it needs no binding call (a lease in hand, or a refusal), else null. */
   tryLocal(partner: Partner, now: number): RateDecision | null {
     const window = this.window(partner, now)
-    if (window.refused) return this.decide(partner, window, now, false)
-    if (window.leased === 0) return null
-    window.leased--
-    return this.decide(partner, window, now, true)
+    if (window.leased > 0) {
+      window.leased--
+      return this.decide(partner, window, now, true)
+    }
+    return window.refused ? this.decide(partner, window, now, false) : null
+  }
+
+  /**
+   * Takes the next lease in the background once the one in hand runs low, so a busy partner's
+   * requests never wait on the binding; null when there is nothing to do.
+   */
+  renewSoon(partner: Partner, binding: RateLimit, now: number, requestId: string) {
+    const window = this.window(partner, now)
+    const { lease } = partner.tier
+    if (lease === 1 || window.renewing || window.refused || window.leased > Math.ceil(lease / 4)) {
+      return null
+    }
+    window.renewing = true
+    return (async () => {
+      try {
+        if ((await binding.limit({ key: partner.name })).success) window.leased += lease
+        else window.refused = true
+      } catch (err) {
+        log('warn', 'rate_limiter_failed', {
+          requestId,
+          partner: partner.name,
+          error: err instanceof Error ? err.message : 'unknown',
+        })
+      } finally {
+        window.renewing = false
+      }
+    })()
   }
 
   async check(partner: Partner, binding: RateLimit, now: number, requestId: string) {
@@ -77,7 +107,7 @@ export class PartnerRateLimits {
     const epoch = Math.floor(now / (tier.periodSeconds * 1000))
     let window = this.windows.get(name)
     if (!window || window.epoch !== epoch) {
-      window = { epoch, count: 0, leased: 0, refused: false }
+      window = { epoch, count: 0, leased: 0, refused: false, renewing: false }
       this.windows.set(name, window)
     }
     return window
@@ -106,9 +136,11 @@ export function rateLimitHeaders(tier: Tier, decision: RateDecision): [string, s
 export function partnerRateLimit(): MiddlewareHandler<AppBindings> {
   return async function partnerRateLimitMiddleware(c, next) {
     const partner = c.get('partner')
-    const decision = await c
-      .get('state')
-      .rateLimits.check(partner, c.env[partner.tier.binding], Date.now(), c.get('requestId'))
+    const limits = c.get('state').rateLimits
+    const binding = c.env[partner.tier.binding]
+    const decision = await limits.check(partner, binding, Date.now(), c.get('requestId'))
+    const renewal = limits.renewSoon(partner, binding, Date.now(), c.get('requestId'))
+    if (renewal) c.executionCtx.waitUntil(renewal)
     for (const [name, value] of rateLimitHeaders(partner.tier, decision)) c.header(name, value)
     if (!decision.allowed) {
       const { name, tier } = partner
