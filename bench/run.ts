@@ -12,6 +12,7 @@ import { cpus } from 'node:os'
 import { gzipSync } from 'node:zlib'
 import { convertV4MiniflareOptions, Miniflare } from 'miniflare'
 import OpenAI from 'openai'
+import { OFFLINE_ENV, WRANGLER } from '../scripts/wrangler'
 import { SIMULATOR_ADMIN_KEY } from '../simulator/upstream'
 import { digestKey, generatePartnerKey, storageKey } from '../src/partners/keys'
 
@@ -22,7 +23,7 @@ const UPSTREAM_LATENCY_MS = Number(process.env.BENCH_UPSTREAM_LATENCY_MS ?? 30)
 const SIM_PORT = Number(process.env.BENCH_SIM_PORT ?? 9400)
 const BUILD_DIR = 'bench/.build'
 const PAGE_PATH = '/v1/organization/groups?limit=100'
-const env = { ...process.env, WRANGLER_SEND_METRICS: 'false', CLOUDFLARE_CF_FETCH_ENABLED: 'false' }
+const env = { ...process.env, ...OFFLINE_ENV }
 
 interface Row {
   scenario: string
@@ -41,14 +42,7 @@ const log = (line: string) => console.log(line)
 log('building the deploy bundle (wrangler deploy --dry-run --minify)...')
 const build = spawnSync(
   process.execPath,
-  [
-    'node_modules/wrangler/bin/wrangler.js',
-    'deploy',
-    '--dry-run',
-    '--minify',
-    '--outdir',
-    BUILD_DIR,
-  ],
+  [WRANGLER, 'deploy', '--dry-run', '--minify', '--outdir', BUILD_DIR],
   { encoding: 'utf8', env },
 )
 if (build.status !== 0) throw new Error(build.stderr || build.stdout)

@@ -7,9 +7,6 @@
 //
 // Add --local (the default: the state `wrangler dev` and `npm start` read) or --remote (the deployed
 // namespace; needs `wrangler login` and the PARTNERS namespace id in wrangler.toml).
-import { spawnSync } from 'node:child_process'
-import { createRequire } from 'node:module'
-import { dirname, join } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import {
   digestKey,
@@ -22,27 +19,10 @@ import {
   TIER_NAMES,
   type TierName,
 } from '../src/partners/keys'
+import { wrangler } from './wrangler'
 
 /** Where the records live; a local target may name its own state directory (tests do). */
 export type Target = '--local' | '--remote' | ['--local', '--persist-to', string]
-
-const WRANGLER = join(
-  dirname(createRequire(import.meta.url).resolve('wrangler/package.json')),
-  'bin/wrangler.js',
-)
-
-function wrangler(args: string[]): string {
-  const result = spawnSync(process.execPath, [WRANGLER, ...args], {
-    encoding: 'utf8',
-    env: { ...process.env, WRANGLER_SEND_METRICS: 'false', CLOUDFLARE_CF_FETCH_ENABLED: 'false' },
-  })
-  if (result.status !== 0) {
-    throw new Error(
-      `wrangler ${args.slice(0, 3).join(' ')} failed:\n${result.stderr || result.stdout}`,
-    )
-  }
-  return result.stdout
-}
 
 export interface StoredPartner {
   storageKey: string

@@ -2,13 +2,10 @@
 // bundled upstream simulator on http://127.0.0.1:9000, with a development partner key registered
 // in local KV. No real key and no network needed.
 // PORT and SIM_PORT move the two ports; extra arguments go to `wrangler dev`.
-import { spawn } from 'node:child_process'
-import { createRequire } from 'node:module'
-import { dirname, join } from 'node:path'
 import { startSimulatorServer } from '../simulator/server'
-import { SIMULATOR_ADMIN_KEY } from '../simulator/upstream'
 import { DEV_PARTNER_KEY, DEV_PARTNER_NAME } from './dev-partner'
 import { registerPartner } from './partners'
+import { startWranglerDev } from './wrangler'
 
 const port = process.env.PORT ?? '8787'
 
@@ -24,34 +21,9 @@ const simulator = await startSimulatorServer({
 })
 console.log(`upstream simulator: ${simulator.sim.groups.length} groups at ${simulator.baseUrl}`)
 
-const wrangler = join(
-  dirname(createRequire(import.meta.url).resolve('wrangler/package.json')),
-  'bin/wrangler.js',
-)
-const child = spawn(
-  process.execPath,
-  [
-    wrangler,
-    'dev',
-    '--ip',
-    '127.0.0.1',
-    '--port',
-    port,
-    '--var',
-    `OPENAI_BASE_URL:${simulator.baseUrl}`,
-    ...process.argv.slice(2),
-  ],
-  {
-    stdio: 'inherit',
-    env: {
-      ...process.env,
-      // wrangler takes required secrets from the environment: the simulator's key, never a real one.
-      OPENAI_ADMIN_KEY: SIMULATOR_ADMIN_KEY,
-      WRANGLER_SEND_METRICS: 'false',
-      CLOUDFLARE_CF_FETCH_ENABLED: 'false',
-    },
-  },
-)
+const child = startWranglerDev(port, simulator.baseUrl, process.argv.slice(2), {
+  stdio: 'inherit',
+})
 
 const stop = (signal: NodeJS.Signals) => child.kill(signal)
 process.on('SIGINT', stop)

@@ -37,6 +37,13 @@ export const ErrorSchema = z
 
 export type ErrorBody = z.infer<typeof ErrorSchema>
 
+export interface SerializedError {
+  status: number
+  body: ErrorBody
+  headers: Record<string, string>
+  detail?: string | undefined
+}
+
 interface AppErrorInit {
   message: string
   type: string
@@ -78,6 +85,23 @@ export class AppError extends Error {
 
   static invalidParam(param: string, message: string): AppError {
     return new AppError(400, { message, type: 'invalid_request_error', param, shouldRetry: false })
+  }
+
+  /** The upstream (or the way to it) failed with nothing more precise to say. */
+  static upstreamFailed(detail?: string): AppError {
+    return new AppError(502, {
+      message: 'The upstream API failed to answer. Please retry.',
+      type: 'server_error',
+      code: 'upstream_error',
+      detail,
+      shouldRetry: true,
+      headers: { 'Retry-After': '1' },
+    })
+  }
+
+  /** As plain data, to cross a Durable Object call. */
+  toJSON(): SerializedError {
+    return { status: this.status, body: this.body, headers: this.headers, detail: this.detail }
   }
 
   /** An operator error (a missing secret, a malformed var): logged in full, generic to the caller. */

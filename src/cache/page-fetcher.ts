@@ -1,6 +1,6 @@
 import { DurableObject } from 'cloudflare:workers'
 import { readAdminKey } from '../config'
-import { AppError } from '../errors'
+import { AppError, type SerializedError } from '../errors'
 import type { NormalizedQuery } from '../groups/schemas'
 import type { UpstreamTrace } from '../types'
 import { fetchGroupsPage } from '../upstream/client'
@@ -24,13 +24,6 @@ export interface FetchPageRequest {
   seenStoredAt: number | null
   /** A `no-cache` request: join a fetch under way, but never take an earlier result. */
   fresh: boolean
-}
-
-export interface SerializedError {
-  status: number
-  body: AppError['body']
-  headers: Record<string, string>
-  detail?: string
 }
 
 export type FetchPageResult =
@@ -90,21 +83,12 @@ export class PageFetcher extends DurableObject<Env> {
       const error =
         err instanceof AppError
           ? err
-          : new AppError(502, {
-              message: 'The upstream API failed to answer. Please retry.',
-              type: 'server_error',
-              code: 'upstream_error',
-              detail: err instanceof Error ? `${err.name}: ${err.message}` : 'unknown',
-              shouldRetry: true,
-            })
+          : AppError.upstreamFailed(
+              err instanceof Error ? `${err.name}: ${err.message}` : 'unknown',
+            )
       return {
         ok: false,
-        error: {
-          status: error.status,
-          body: error.body,
-          headers: error.headers,
-          detail: error.detail,
-        },
+        error: error.toJSON(),
         trace,
       }
     }

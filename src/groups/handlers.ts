@@ -112,21 +112,10 @@ async function fetchThroughObject(
     return (await stub.fetchPage(req)) as FetchPageResult
   } catch (err) {
     // The object could not be reached (an overload or a deploy, say): as good as an upstream fault.
-    const error = new AppError(502, {
-      message: 'The upstream API failed to answer. Please retry.',
-      type: 'server_error',
-      code: 'upstream_error',
-      shouldRetry: true,
-      headers: { 'Retry-After': '1' },
-    })
+    const detail = `page fetcher unreachable: ${err instanceof Error ? err.message : 'unknown'}`
     return {
       ok: false,
-      error: {
-        status: error.status,
-        body: error.body,
-        headers: error.headers,
-        detail: `page fetcher unreachable: ${err instanceof Error ? err.message : 'unknown'}`,
-      },
+      error: AppError.upstreamFailed(detail).toJSON(),
       trace: null,
     }
   }

@@ -73,11 +73,7 @@ export class PartnerRateLimits {
         if ((await binding.limit({ key: partner.name })).success) window.leased += lease
         else window.refused = true
       } catch (err) {
-        log('warn', 'rate_limiter_failed', {
-          requestId,
-          partner: partner.name,
-          error: err instanceof Error ? err.message : 'unknown',
-        })
+        logLimiterFailure(err, partner, requestId)
       } finally {
         window.renewing = false
       }
@@ -94,11 +90,7 @@ export class PartnerRateLimits {
       if (allowed) window.leased += partner.tier.lease - 1
       else window.refused = true
     } catch (err) {
-      log('warn', 'rate_limiter_failed', {
-        requestId,
-        partner: partner.name,
-        error: err instanceof Error ? err.message : 'unknown',
-      })
+      logLimiterFailure(err, partner, requestId)
     }
     return this.decide(partner, window, now, allowed)
   }
@@ -122,6 +114,14 @@ export class PartnerRateLimits {
       reset: Math.max(1, Math.ceil(((window.epoch + 1) * periodMs - now) / 1000)),
     }
   }
+}
+
+function logLimiterFailure(err: unknown, partner: Partner, requestId: string): void {
+  log('warn', 'rate_limiter_failed', {
+    requestId,
+    partner: partner.name,
+    error: err instanceof Error ? err.message : 'unknown',
+  })
 }
 
 /** The IETF `RateLimit-Policy` and `RateLimit` fields for a decision. */

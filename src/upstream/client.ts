@@ -224,14 +224,7 @@ function upstreamError(res: Response, text: string): AppError {
       headers: { 'Retry-After': '1' },
     })
   }
-  return new AppError(502, {
-    message: 'The upstream API failed to answer. Please retry.',
-    type: 'server_error',
-    code: 'upstream_error',
-    detail: `upstream answered ${status}`,
-    shouldRetry: true,
-    headers: { 'Retry-After': '1' },
-  })
+  return AppError.upstreamFailed(`upstream answered ${status}`)
 }
 
 interface UpstreamErrorFields {

@@ -1,15 +1,14 @@
 // Starts what the e2e tests drive: the simulator over HTTP, and the worker under `wrangler dev`
 // with its own local state and one partner, both on loopback. Stops them when the run ends.
-import { type ChildProcess, spawn } from 'node:child_process'
+import type { ChildProcess } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
-import { createRequire } from 'node:module'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
-import { dirname, join } from 'node:path'
+import { join } from 'node:path'
 import type { TestProject } from 'vitest/node'
 import { registerPartner } from '../../scripts/partners'
+import { startWranglerDev } from '../../scripts/wrangler'
 import { startSimulatorServer } from '../../simulator/server'
-import { SIMULATOR_ADMIN_KEY } from '../../simulator/upstream'
 import { generatePartnerKey } from '../../src/partners/keys'
 
 declare module 'vitest' {
@@ -57,36 +56,12 @@ export default async function setup(project: TestProject) {
   )
 
   const [port, inspectorPort] = [await freePort(), await freePort()]
-  const wrangler = join(
-    dirname(createRequire(import.meta.url).resolve('wrangler/package.json')),
-    'bin/wrangler.js',
-  )
   let output = ''
-  const child = spawn(
-    process.execPath,
-    [
-      wrangler,
-      'dev',
-      '--ip',
-      '127.0.0.1',
-      '--port',
-      String(port),
-      '--inspector-port',
-      String(inspectorPort),
-      '--persist-to',
-      state,
-      '--var',
-      `OPENAI_BASE_URL:${simulator.baseUrl}`,
-    ],
-    {
-      detached: true,
-      env: {
-        ...process.env,
-        OPENAI_ADMIN_KEY: SIMULATOR_ADMIN_KEY,
-        WRANGLER_SEND_METRICS: 'false',
-        CLOUDFLARE_CF_FETCH_ENABLED: 'false',
-      },
-    },
+  const child = startWranglerDev(
+    port,
+    simulator.baseUrl,
+    ['--inspector-port', String(inspectorPort), '--persist-to', state],
+    { detached: true },
   )
   child.stdout?.on('data', (d) => {
     output += d
