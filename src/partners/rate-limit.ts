@@ -145,7 +145,7 @@ export function partnerRateLimit(): MiddlewareHandler<AppBindings> {
     if (!decision.allowed) {
       const { name, tier } = partner
       throw new AppError(429, {
-        message: `Rate limit reached for partner '${name}' (${tier.limit} requests per ${tier.periodSeconds} s). Please retry after ${decision.reset} seconds.`,
+        message: `Rate limit reached for partner '${name}' (${tier.limit} requests per ${tier.periodSeconds} s). Please retry after ${decision.reset} ${decision.reset === 1 ? 'second' : 'seconds'}.`,
         type: 'rate_limit_error',
         code: 'rate_limit_exceeded',
         headers: { 'Retry-After': String(decision.reset) },

@@ -203,7 +203,7 @@ function upstreamError(res: Response, text: string): AppError {
     const retryAfter = retryAfterSeconds(res.headers)
     const ms = retryAfterMs(res.headers)
     return new AppError(429, {
-      message: `The upstream API is rate limiting the gateway. Please retry after ${retryAfter} seconds.`,
+      message: `The upstream API is rate limiting the gateway. Please retry after ${retryAfter} ${retryAfter === 1 ? 'second' : 'seconds'}.`,
       type: 'rate_limit_error',
       code: 'rate_limit_exceeded',
       // `retry-after-ms` as well, when known: the official SDK prefers its precision.
