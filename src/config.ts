@@ -140,8 +140,10 @@ function readBaseUrl(raw: string | undefined): string {
   } catch {
     throw AppError.misconfigured('OPENAI_BASE_URL is not an absolute URL.')
   }
-  if (url.protocol !== 'https:' && url.protocol !== 'http:') {
-    throw AppError.misconfigured('OPENAI_BASE_URL must use http or https.')
+  const loopback = ['127.0.0.1', 'localhost', '[::1]'].includes(url.hostname)
+  if (url.protocol !== 'https:' && !(url.protocol === 'http:' && loopback)) {
+    // The admin key travels with every call: never in plain text beyond this machine.
+    throw AppError.misconfigured('OPENAI_BASE_URL must use https (http only for a loopback host).')
   }
   return value.replace(/\/+$/, '')
 }

@@ -10,7 +10,7 @@ const INITIAL_GENERATION = '0'
 /**
  * The current cache generation, read from KV at most once per `GENERATION_TTL_MS` per isolate.
  * Every page key includes it, so writing a new generation makes every stored page unreachable at
- * once (they then expire on their own). If KV cannot be read, the last known value is kept.
+ * once (they then expire on their own).
  */
 export class CacheGeneration {
   private known: { value: string; expires: number } | undefined
@@ -20,18 +20,23 @@ export class CacheGeneration {
     return this.known && this.known.expires > now ? this.known.value : undefined
   }
 
-  async current(kv: KVNamespace, now: number): Promise<string> {
+  /**
+   * The generation, or null when it cannot be known (KV unreadable and nothing read before): the
+   * caller must then neither read nor store pages, or it could bring purged pages back.
+   */
+  async current(kv: KVNamespace, now: number): Promise<string | null> {
     if (this.known && this.known.expires > now) return this.known.value
-    let value = this.known?.value ?? INITIAL_GENERATION
     try {
-      value =
+      const value =
         (await kv.get(GENERATION_KEY, { cacheTtl: GENERATION_KV_CACHE_TTL_SECONDS })) ??
         INITIAL_GENERATION
+      this.known = { value, expires: now + GENERATION_TTL_MS }
+      return value
     } catch (err) {
       log('warn', 'kv_generation_read_failed', { error: err instanceof Error ? err.message : '?' })
+      // The last value read is still the best knowledge there is; none at all means no cache.
+      return this.known?.value ?? null
     }
-    this.known = { value, expires: now + GENERATION_TTL_MS }
-    return value
   }
 
   /** Starts a new generation: every page stored so far becomes unreachable. */

@@ -26,6 +26,9 @@ export interface FetchPageRequest {
   fresh: boolean
 }
 
+/** A `no-cache` request within this long of the last fetch shares its result. */
+const FRESH_REUSE_MS = 1_000
+
 export type FetchPageResult =
   | {
       ok: true
@@ -48,12 +51,14 @@ export class PageFetcher extends DurableObject<Env> {
   async fetchPage(req: FetchPageRequest): Promise<FetchPageResult> {
     if (this.inflight) return follower(await this.inflight)
     const last = this.last
-    if (
-      !req.fresh &&
-      last &&
-      (req.seenStoredAt === null || last.storedAt > req.seenStoredAt) &&
-      req.now - last.storedAt < req.ttlMs
-    ) {
+    const reusable = req.fresh
+      ? // no-cache: only a page fetched this very second, so no partner can drive the upstream
+        // (and KV's one write per key per second) faster than that.
+        last !== null && req.now - last.storedAt < FRESH_REUSE_MS
+      : last !== null &&
+        (req.seenStoredAt === null || last.storedAt > req.seenStoredAt) &&
+        req.now - last.storedAt < req.ttlMs
+    if (last && reusable) {
       // Fetched for someone else moments ago, and newer than what this caller has.
       return { ok: true, page: last, leader: false, trace: null }
     }

@@ -26,10 +26,12 @@ export const listGroups: AppRouteHandler<ListGroupsRoute> = async function listG
   const now = c.get('now')()
   const directives = readDirectives(c.req.raw.headers)
   const generation = await c.get('state').generation.current(c.env.GROUPS_CACHE, now)
-  const key = cacheKey(generation, query)
+  // Unknown generation: a page from before a purge could come back, so no cache this time.
+  const cacheable = generation !== null
+  const key = cacheKey(generation ?? 'unknown', query)
   const ttlMs = config.cacheTtlSeconds * 1000
 
-  const cached = directives.noCache ? null : await lookup(c, key, now, ttlMs, config)
+  const cached = directives.noCache || !cacheable ? null : await lookup(c, key, now, ttlMs, config)
   const age = cached ? now - cached.storedAt : Number.POSITIVE_INFINITY
   if (cached && age < ttlMs) {
     return pageResponse(c, cached, now, config, `hit; ttl=${ttlLeft(cached, now, config)}`)
@@ -59,7 +61,7 @@ export const listGroups: AppRouteHandler<ListGroupsRoute> = async function listG
   readAdminKey(c.env)
   const fwd = directives.noCache ? 'request' : cached ? 'stale' : 'uri-miss'
   const fallback = cached && age < ttlMs + config.staleIfErrorSeconds * 1000 ? cached : null
-  const result = await fetchThroughObject(c, key, {
+  const fetching = fetchThroughObject(c, key, {
     query,
     upstream: upstreamSettings(config, fallback !== null),
     requestId,
@@ -68,18 +70,24 @@ export const listGroups: AppRouteHandler<ListGroupsRoute> = async function listG
     seenStoredAt: cached?.storedAt ?? null,
     fresh: directives.noCache,
   })
+  // With a page to fall back on, wait no longer than one attempt, even behind another caller's
+  // retrying fetch: that fetch goes on, and stores its page, without us.
+  const result = fallback
+    ? await Promise.race([fetching, timedOut(config.upstreamTimeoutMs + FALLBACK_GRACE_MS)])
+    : await fetching
   if (result.trace) c.set('upstream', result.trace)
 
   if (result.ok) {
-    c.get('state').pages.set(key, result.page, config.memory)
-    if (result.leader) c.executionCtx.waitUntil(store(c, key, result.page, config))
-    const how = result.leader ? 'stored' : 'collapsed'
+    if (cacheable) c.get('state').pages.set(key, result.page, config.memory)
+    if (cacheable && result.leader) c.executionCtx.waitUntil(store(c, key, result.page, config))
+    const how = !result.leader ? 'collapsed' : cacheable ? 'stored' : 'detail=cache-unavailable'
     const status = `fwd=${fwd}; fwd-status=200; ${how}; ttl=${ttlLeft(result.page, now, config)}`
     return pageResponse(c, result.page, now, config, status)
   }
   const upstreamStatus = result.trace?.status
   const fwdStatus = upstreamStatus ? `; fwd-status=${upstreamStatus}` : ''
-  if (fallback) {
+  // Only the upstream's own failures are covered: a refusal of the query (400, 404, 422) stands.
+  if (fallback && (result.error.status >= 500 || result.error.status === 429)) {
     const status = `fwd=${fwd}${fwdStatus}; ttl=${ttlLeft(fallback, now, config)}; detail=stale-if-error`
     return pageResponse(c, fallback, now, config, status)
   }
@@ -119,6 +127,25 @@ async function fetchThroughObject(
       trace: null,
     }
   }
+}
+
+/** How much longer than one attempt a caller with a fallback waits for a shared fetch. */
+const FALLBACK_GRACE_MS = 250
+
+function timedOut(ms: number): Promise<FetchPageResult> {
+  return new Promise((resolve) =>
+    setTimeout(
+      () =>
+        resolve({
+          ok: false,
+          error: AppError.upstreamFailed(
+            `no answer within ${ms} ms; serving the stale page`,
+          ).toJSON(),
+          trace: null,
+        }),
+      ms,
+    ),
+  )
 }
 
 /** The background half of stale-while-revalidate; the Durable Object keeps it to one at a time. */
@@ -191,14 +218,19 @@ function pageResponse(c: Ctx, page: CachedPage, now: number, config: Config, cac
 }
 
 const MAX_HOT_QUERIES = 10_000
+/** The longest valid query is about 170 characters; anything longer carries padding. */
+const MAX_HOT_QUERY_LENGTH = 256
 
-/** Lets the hot path recognize this raw query string as valid, and what it normalizes to. */
+/**
+ * Lets the hot path recognize this raw query string as valid, and what it normalizes to. Bounded
+ * in count and length, so unknown parameters cannot be used to fill the isolate's memory.
+ */
 function rememberQuery(c: Ctx, query: NormalizedQuery): void {
   const url = c.req.url
   const q = url.indexOf('?')
   const search = q === -1 ? '' : url.slice(q)
   const known = c.get('state').hotQueries
-  if (known.has(search)) return
+  if (search.length > MAX_HOT_QUERY_LENGTH || known.has(search)) return
   if (known.size >= MAX_HOT_QUERIES) known.clear()
   known.set(search, query)
 }

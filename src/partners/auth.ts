@@ -42,10 +42,12 @@ interface Lookup {
  */
 export class PartnerDirectory {
   private readonly lookups = new Map<string, Lookup>()
+  /** Refused keys apart, so a flood of made-up keys cannot push the real ones out. */
+  private readonly refusals = new Map<string, Lookup>()
 
   /** The partner for a key if this isolate looked it up recently; undefined if it must ask KV. */
   peek(key: string, now: number): Partner | null | undefined {
-    const lookup = this.lookups.get(key)
+    const lookup = this.lookups.get(key) ?? this.refusals.get(key)
     return lookup && lookup.expires > now ? lookup.partner : undefined
   }
 
@@ -56,8 +58,9 @@ export class PartnerDirectory {
     const partner = PARTNER_KEY_PATTERN.test(key)
       ? await readPartner(kv, await digestKey(key))
       : null
-    if (this.lookups.size >= MAX_CACHED_LOOKUPS) this.lookups.clear()
-    this.lookups.set(key, { partner, expires: now + PARTNER_LOOKUP_TTL_MS })
+    const map = partner ? this.lookups : this.refusals
+    if (map.size >= MAX_CACHED_LOOKUPS) map.clear()
+    map.set(key, { partner, expires: now + PARTNER_LOOKUP_TTL_MS })
     return partner
   }
 }

@@ -97,10 +97,12 @@ export class PartnerRateLimits {
 
   private window({ name, tier }: Partner, now: number): Window {
     const epoch = Math.floor(now / (tier.periodSeconds * 1000))
-    let window = this.windows.get(name)
+    // By tier too: leases paid under one binding never serve a partner moved to another.
+    const id = `${tier.name}:${name}`
+    let window = this.windows.get(id)
     if (!window || window.epoch !== epoch) {
       window = { epoch, count: 0, leased: 0, refused: false, renewing: false }
-      this.windows.set(name, window)
+      this.windows.set(id, window)
     }
     return window
   }

@@ -37,8 +37,8 @@ const RETRYABLE_STATUSES = new Set([408, 409, 429])
 const MAX_BACKOFF_MS = 8_000
 /** A server's own retry hint is waited on only up to this; a longer one ends the retries. */
 const MAX_HONORED_RETRY_AFTER_MS = 60_000
-/** No attempt starts with less time than this left in the budget. */
-const MIN_ATTEMPT_MS = 100
+/** No retry starts with less than this left in the budget: it could only time out. */
+const MIN_ATTEMPT_MS = 1_000
 
 type Attempt =
   | { page: UpstreamPage }
@@ -58,14 +58,15 @@ export async function fetchGroupsPage(
   const started = Date.now()
   const deadline = started + req.budgetMs
   for (let attempt = 0; ; attempt++) {
-    const timeoutMs = Math.min(req.timeoutMs, Math.max(deadline - Date.now(), MIN_ATTEMPT_MS))
+    const timeoutMs = Math.min(req.timeoutMs, Math.max(deadline - Date.now(), 1))
     const outcome = await attemptOnce(req, timeoutMs, fetchImpl)
     req.trace.attempts = attempt + 1
     req.trace.ms = Date.now() - started
     if ('page' in outcome) return outcome.page
     if (!outcome.retryable || attempt >= req.maxRetries) throw outcome.error
     const wait = outcome.retryAfterMs ?? backoff(req.retryBaseMs, attempt)
-    if (wait > MAX_HONORED_RETRY_AFTER_MS || Date.now() + wait + MIN_ATTEMPT_MS > deadline) {
+    const minAttempt = Math.min(req.timeoutMs, MIN_ATTEMPT_MS)
+    if (wait > MAX_HONORED_RETRY_AFTER_MS || Date.now() + wait + minAttempt > deadline) {
       throw outcome.error
     }
     await new Promise((resolve) => setTimeout(resolve, wait))
@@ -95,6 +96,8 @@ async function attemptOnce(
         'X-Client-Request-Id': req.requestId,
       },
       signal,
+      // A redirect would take the admin key somewhere else: treat it as a failure instead.
+      redirect: 'manual',
     })
     // The timeout also bounds reading the body: a server may stall mid-response.
     text = await res.text()
@@ -261,27 +264,19 @@ function retryAfterMs(headers: Headers, now = Date.now()): number | null {
   if (Number.isNaN(ms)) {
     const raw = headers.get('retry-after')?.trim()
     if (raw && /^\d+(\.\d+)?$/.test(raw)) ms = Number(raw) * 1000
-    else if (raw && !Number.isNaN(Date.parse(raw))) ms = Date.parse(raw) - now
+    else if (raw && /[a-z]/i.test(raw) && !Number.isNaN(Date.parse(raw))) ms = Date.parse(raw) - now
   }
   return Number.isFinite(ms) && ms >= 0 ? ms : null
 }
 
 /** Seconds to wait, from `retry-after-ms`, then `retry-after` (seconds or an HTTP date). */
 export function retryAfterSeconds(headers: Headers, now = Date.now()): number {
-  const ms = Number(headers.get('retry-after-ms'))
-  let seconds = Number.NaN
-  if (headers.get('retry-after-ms') !== null && Number.isFinite(ms) && ms >= 0) {
-    seconds = Math.ceil(ms / 1000)
-  } else {
-    const raw = headers.get('retry-after')?.trim()
-    if (raw && /^\d+$/.test(raw)) seconds = Number(raw)
-    else if (raw) {
-      const date = Date.parse(raw)
-      if (!Number.isNaN(date)) seconds = Math.ceil((date - now) / 1000)
-    }
-  }
-  if (!Number.isFinite(seconds)) return DEFAULT_RETRY_AFTER_SECONDS
-  return Math.min(Math.max(seconds, DEFAULT_RETRY_AFTER_SECONDS), MAX_RETRY_AFTER_SECONDS)
+  const ms = retryAfterMs(headers, now)
+  if (ms === null) return DEFAULT_RETRY_AFTER_SECONDS
+  return Math.min(
+    Math.max(Math.ceil(ms / 1000), DEFAULT_RETRY_AFTER_SECONDS),
+    MAX_RETRY_AFTER_SECONDS,
+  )
 }
 
 function errorName(err: unknown): string {

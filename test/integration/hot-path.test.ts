@@ -88,4 +88,13 @@ describe('the hot path', () => {
     for (let i = 0; i < 12; i++) statuses.push((await call(PATH, { app: gateway, key })).status)
     expect(statuses).toEqual([...Array(10).fill(200), 429, 429])
   }, 20_000)
+
+  it('does not remember queries padded with unknown parameters', async () => {
+    const gateway = createGateway()
+    const padded = `${PATH}&pad=${'x'.repeat(300)}`
+    await call(padded, { app: gateway })
+    const slowPath = vi.spyOn(gateway.app, 'fetch')
+    await call(padded, { app: gateway })
+    expect(slowPath).toHaveBeenCalledTimes(1)
+  })
 })

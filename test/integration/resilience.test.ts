@@ -110,6 +110,49 @@ describe('upstream faults with a page within stale-if-error', () => {
     expect(upstream.requests).toHaveLength(1)
   })
 
+  it('never covers the upstream refusing the query itself (404 stands)', async () => {
+    const { t0 } = await storePage()
+    upstream.sim.fetch = async () =>
+      Response.json(
+        {
+          error: {
+            message: 'No such cursor.',
+            type: 'invalid_request_error',
+            param: 'after',
+            code: null,
+          },
+        },
+        { status: 404 },
+      )
+    const res = await call(PATH, { now: () => t0 + STALE_IF_ERROR_AGE })
+    expect(res.status).toBe(404)
+  })
+
+  it('waits for a shared, retrying fetch no longer than one attempt before serving the page', async () => {
+    const { t0, text } = await storePage()
+    upstream.sim.setFault({ kind: 'hang' })
+    const slow = {
+      ...env,
+      UPSTREAM_TIMEOUT_MS: '150',
+      UPSTREAM_MAX_RETRIES: '5',
+      UPSTREAM_BUDGET_MS: '5000',
+    }
+    // A cold caller with no page starts a fetch that will retry for seconds...
+    const cold = call('/v1/organization/groups?limit=3', {
+      env: slow,
+      init: { headers: { 'cache-control': 'no-cache' } },
+    })
+    await new Promise((r) => setTimeout(r, 20))
+    // ...and a caller with a stale page joins it, but serves its page after one attempt's time.
+    const started = Date.now()
+    const res = await call(PATH, { env: slow, now: () => t0 + STALE_IF_ERROR_AGE })
+    expect(res.status).toBe(200)
+    expect(await res.text()).toBe(text)
+    expect(Date.now() - started).toBeLessThan(1_500)
+    upstream.sim.setFault(null)
+    await cold
+  })
+
   it('stops serving the page once it is older than stale-if-error', async () => {
     const { t0 } = await storePage()
     upstream.sim.setFault({ kind: 'status', status: 503 })
@@ -122,7 +165,7 @@ describe('KV faults never fail a request', () => {
   it('a read failure with nothing stored: served from the upstream', async () => {
     const res = await call(PATH, { env: { ...env, GROUPS_CACHE: failingKv('read') } })
     expect(res.status).toBe(200)
-    expect(logs.join('\n')).toMatch(/kv_read_failed/)
+    expect(logs.join('\n')).toMatch(/kv_generation_read_failed/)
   })
 
   it('a read failure with a stale page stored: counts as a miss, served from the upstream', async () => {
@@ -133,6 +176,17 @@ describe('KV faults never fail a request', () => {
     })
     expect(res.status).toBe(200)
     expect(res.headers.get('cache-status')).toMatch(/^groups-gateway; fwd=uri-miss; fwd-status=200/)
+  })
+
+  it('an unreadable cache generation: served from the upstream, nothing read or stored', async () => {
+    const { t0 } = await storePage()
+    const res = await call(PATH, {
+      env: { ...env, GROUPS_CACHE: failingKv('read') },
+      now: () => t0 + 1_000,
+    })
+    expect(res.status).toBe(200)
+    // A page from before a purge could come back under a guessed generation: no cache at all.
+    expect(res.headers.get('cache-status')).toMatch(/detail=cache-unavailable|collapsed/)
   })
 
   it('a write 429 with nothing stored: served, not stored', async () => {
@@ -345,6 +399,16 @@ describe('request directives', () => {
     expect(upstream.requests).toHaveLength(1)
     const { metadata } = await env.GROUPS_CACHE.getWithMetadata<{ storedAt: number }>(KEY)
     expect(metadata?.storedAt).toBe(t)
+  })
+
+  it('shares a no-cache fetch made this very second instead of calling the upstream again', async () => {
+    const t = Date.now()
+    const headers = { 'cache-control': 'no-cache' }
+    await call(PATH, { init: { headers }, now: () => t })
+    await call(PATH, { init: { headers }, now: () => t + 500 })
+    expect(upstream.requests).toHaveLength(1)
+    await call(PATH, { init: { headers }, now: () => t + 1_000 })
+    expect(upstream.requests).toHaveLength(2)
   })
 
   it('only-if-cached answers from the cache', async () => {

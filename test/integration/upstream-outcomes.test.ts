@@ -190,7 +190,9 @@ describe('a failing KV', () => {
       const res = await call(PATH, { env: { ...env, GROUPS_CACHE: failingKv(fail) } })
       expect(res.status).toBe(200)
       expect(((await res.json()) as { data: unknown[] }).data).toHaveLength(3)
-      expect(logs.join('\n')).toMatch(fail === 'put' ? /kv_write_failed/ : /kv_read_failed/)
+      expect(logs.join('\n')).toMatch(
+        fail === 'put' ? /kv_write_failed/ : /kv_generation_read_failed/,
+      )
     },
   )
 
