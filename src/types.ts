@@ -1,4 +1,4 @@
-import type { OpenAPIHono, RouteConfig, RouteHandler } from '@hono/zod-openapi'
+import type { RouteConfig, RouteHandler } from '@hono/zod-openapi'
 import type { CacheGeneration } from './cache/generation'
 import type { MemoryPages } from './cache/memory'
 import type { NormalizedQuery } from './groups/schemas'
@@ -45,7 +45,5 @@ export interface AppBindings {
     errorDetail: string
   }
 }
-
-export type AppOpenAPI = OpenAPIHono<AppBindings>
 
 export type AppRouteHandler<R extends RouteConfig> = RouteHandler<R, AppBindings>
