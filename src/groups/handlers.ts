@@ -70,16 +70,18 @@ export const listGroups: AppRouteHandler<ListGroupsRoute> = async function listG
     seenStoredAt: cached?.storedAt ?? null,
     fresh: directives.noCache,
   })
+  // Whoever answers the caller, the page fetched is kept: in memory, and in KV by the leader.
+  c.executionCtx.waitUntil(
+    fetching.then((r) => (r.ok && cacheable ? keep(c, key, r.page, r.leader, config) : undefined)),
+  )
   // With a page to fall back on, wait no longer than one attempt, even behind another caller's
-  // retrying fetch: that fetch goes on, and stores its page, without us.
+  // retrying fetch: that fetch goes on, and its page is still kept, without us.
   const result = fallback
     ? await Promise.race([fetching, timedOut(config.upstreamTimeoutMs + FALLBACK_GRACE_MS)])
     : await fetching
   if (result.trace) c.set('upstream', result.trace)
 
   if (result.ok) {
-    if (cacheable) c.get('state').pages.set(key, result.page, config.memory)
-    if (cacheable && result.leader) c.executionCtx.waitUntil(store(c, key, result.page, config))
     const how = !result.leader ? 'collapsed' : cacheable ? 'stored' : 'detail=cache-unavailable'
     const status = `fwd=${fwd}; fwd-status=200; ${how}; ttl=${ttlLeft(result.page, now, config)}`
     return pageResponse(c, result.page, now, config, status)
@@ -166,9 +168,13 @@ async function refresh(
     seenStoredAt: stale.storedAt,
     fresh: false,
   })
-  if (!result.ok) return
-  c.get('state').pages.set(key, result.page, config.memory)
-  if (result.leader) await store(c, key, result.page, config)
+  if (result.ok) await keep(c, key, result.page, result.leader, config)
+}
+
+/** Keeps a fetched page in this isolate's memory, and in KV if this caller led the fetch. */
+async function keep(c: Ctx, key: string, page: CachedPage, leader: boolean, config: Config) {
+  c.get('state').pages.set(key, page, config.memory)
+  if (leader) await store(c, key, page, config)
 }
 
 /**
