@@ -21,6 +21,18 @@ export const DYNAMIC_PAGE_HEADERS = new Set([
 ])
 
 /**
+ * A URL's path and raw query string (with its `?`), without parsing it: the hot path and the
+ * handler that teaches it must cut the query string the same way.
+ */
+export function splitUrl(url: string): { path: string; search: string } {
+  const pathStart = url.indexOf('/', url.indexOf('://') + 3)
+  const q = url.indexOf('?', pathStart)
+  return q === -1
+    ? { path: url.slice(pathStart), search: '' }
+    : { path: url.slice(pathStart, q), search: url.slice(q) }
+}
+
+/**
  * Serves a fresh page this isolate already holds, for a query it already validated, to a partner
  * it already knows, within a rate-limit lease it already has: everything the full pipeline would
  * do, decided from memory, without the router, validation or middleware chain. Anything else
@@ -37,11 +49,9 @@ export function serveHotHit(
 ): Response | null {
   const template = state.pageHeaderTemplate
   if (request.method !== 'GET' || template === null) return null
-  const url = request.url
-  const pathStart = url.indexOf('/', url.indexOf('://') + 3)
-  const q = url.indexOf('?', pathStart)
-  if ((q === -1 ? url.slice(pathStart) : url.slice(pathStart, q)) !== GROUPS_PATH) return null
-  const query = state.hotQueries.get(q === -1 ? '' : url.slice(q))
+  const { path, search } = splitUrl(request.url)
+  if (path !== GROUPS_PATH) return null
+  const query = state.hotQueries.get(search)
   if (!query) return null
   const headers = request.headers
   if (

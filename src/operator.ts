@@ -1,5 +1,6 @@
 import { Hono } from 'hono'
 import { AppError, methodNotAllowed } from './errors'
+import { bearerKey } from './partners/auth'
 import type { AppBindings } from './types'
 
 export const PURGE_PATH = '/admin/cache/purge'
@@ -13,9 +14,7 @@ export const operatorRouter = new Hono<AppBindings>()
   .post(PURGE_PATH, async (c) => {
     const expected = c.env.OPERATOR_KEY
     if (!expected) return c.notFound()
-    const header = c.req.header('authorization') ?? ''
-    const given = header.startsWith('Bearer ') ? header.slice(7).trim() : ''
-    if (!(await sameSecret(given, expected))) {
+    if (!(await sameSecret(bearerKey(c.req.header('authorization')), expected))) {
       throw new AppError(401, {
         message: 'Missing or invalid operator key.',
         type: 'invalid_request_error',

@@ -84,3 +84,19 @@ export async function upstreamPage(query: string): Promise<unknown> {
   )
   return res.json()
 }
+
+/** The page cache namespace with its reads, its writes, or both failing as KV can. */
+export function failingKv(fail: 'read' | 'write' | 'both'): KVNamespace {
+  return new Proxy(env.GROUPS_CACHE, {
+    get(target, prop) {
+      if ((prop === 'getWithMetadata' || prop === 'get') && fail !== 'write') {
+        return () => Promise.reject(new Error('KV GET failed: 503'))
+      }
+      if (prop === 'put' && fail !== 'read') {
+        return () => Promise.reject(new Error('KV PUT failed: 429 Too Many Requests'))
+      }
+      const value = Reflect.get(target, prop)
+      return typeof value === 'function' ? value.bind(target) : value
+    },
+  })
+}

@@ -6,6 +6,7 @@ import { CACHE_NAME, pageHeaders, ttlLeft as ttlLeftSeconds } from '../cache/pag
 import { type CachedPage, cacheKey, readPage, writePage } from '../cache/pages'
 import { type Config, readAdminKey, readConfig } from '../config'
 import { AppError } from '../errors'
+import { splitUrl } from '../hot-path'
 import type { AppBindings, AppRouteHandler } from '../types'
 import type { ListGroupsRoute } from './routes'
 import { type GroupList, type NormalizedQuery, normalizeQuery } from './schemas'
@@ -22,7 +23,6 @@ export const listGroups: AppRouteHandler<ListGroupsRoute> = async function listG
   const config = readConfig(c.env)
   const query = normalizeQuery(c.req.valid('query'))
   rememberQuery(c, query)
-  const requestId = c.get('requestId')
   const now = c.get('now')()
   const directives = readDirectives(c.req.raw.headers)
   const generation = await c.get('state').generation.current(c.env.GROUPS_CACHE, now)
@@ -62,11 +62,7 @@ export const listGroups: AppRouteHandler<ListGroupsRoute> = async function listG
   const fwd = directives.noCache ? 'request' : cached ? 'stale' : 'uri-miss'
   const fallback = cached && age < ttlMs + config.staleIfErrorSeconds * 1000 ? cached : null
   const fetching = fetchThroughObject(c, key, {
-    query,
-    upstream: upstreamSettings(config, fallback !== null),
-    requestId,
-    now,
-    ttlMs,
+    ...pageRequest(c, query, config, now, fallback !== null),
     seenStoredAt: cached?.storedAt ?? null,
     fresh: directives.noCache,
   })
@@ -101,14 +97,27 @@ export const listGroups: AppRouteHandler<ListGroupsRoute> = async function listG
   })
 }
 
-function upstreamSettings(config: Config, hasFallback: boolean): FetchPageRequest['upstream'] {
+/** What every request to the page's object carries, but for what the caller already has. */
+function pageRequest(
+  c: Ctx,
+  query: NormalizedQuery,
+  config: Config,
+  now: number,
+  hasFallback: boolean,
+): Omit<FetchPageRequest, 'seenStoredAt' | 'fresh'> {
   return {
-    baseUrl: config.upstreamBaseUrl,
-    timeoutMs: config.upstreamTimeoutMs,
-    // With a stale page to fall back on, one attempt: the caller gets an answer sooner.
-    maxRetries: hasFallback ? 0 : config.upstreamMaxRetries,
-    budgetMs: config.upstreamBudgetMs,
-    retryBaseMs: config.upstreamRetryBaseMs,
+    query,
+    upstream: {
+      baseUrl: config.upstreamBaseUrl,
+      timeoutMs: config.upstreamTimeoutMs,
+      // With a stale page to fall back on, one attempt: the caller gets an answer sooner.
+      maxRetries: hasFallback ? 0 : config.upstreamMaxRetries,
+      budgetMs: config.upstreamBudgetMs,
+      retryBaseMs: config.upstreamRetryBaseMs,
+    },
+    requestId: c.get('requestId'),
+    now,
+    ttlMs: config.cacheTtlSeconds * 1000,
   }
 }
 
@@ -160,11 +169,7 @@ async function refresh(
   stale: CachedPage,
 ): Promise<void> {
   const result = await fetchThroughObject(c, key, {
-    query,
-    upstream: upstreamSettings(config, true),
-    requestId: c.get('requestId'),
-    now,
-    ttlMs: config.cacheTtlSeconds * 1000,
+    ...pageRequest(c, query, config, now, true),
     seenStoredAt: stale.storedAt,
     fresh: false,
   })
@@ -199,10 +204,10 @@ async function lookup(
 
 /** Keeps a page in KV for as long as any window may still serve it. */
 function store(c: Ctx, key: string, page: CachedPage, config: Config): Promise<void> {
-  const keep =
+  const seconds =
     config.cacheTtlSeconds +
     Math.max(config.staleWhileRevalidateSeconds, config.staleIfErrorSeconds)
-  return writePage(c.env.GROUPS_CACHE, key, page, keep, c.get('requestId'))
+  return writePage(c.env.GROUPS_CACHE, key, page, seconds, c.get('requestId'))
 }
 
 function ttlLeft(page: CachedPage, now: number, config: Config): number {
@@ -232,9 +237,7 @@ const MAX_HOT_QUERY_LENGTH = 256
  * in count and length, so unknown parameters cannot be used to fill the isolate's memory.
  */
 function rememberQuery(c: Ctx, query: NormalizedQuery): void {
-  const url = c.req.url
-  const q = url.indexOf('?')
-  const search = q === -1 ? '' : url.slice(q)
+  const { search } = splitUrl(c.req.url)
   const known = c.get('state').hotQueries
   if (search.length > MAX_HOT_QUERY_LENGTH || known.has(search)) return
   if (known.size >= MAX_HOT_QUERIES) known.clear()

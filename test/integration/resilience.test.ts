@@ -4,7 +4,7 @@ import type { Fault } from '../../simulator/upstream'
 import { GENERATION_KEY, GENERATION_TTL_MS } from '../../src/cache/generation'
 import { CACHE_KEY_PREFIX, cacheKey } from '../../src/cache/pages'
 import { createGateway } from '../../src/gateway'
-import { call, logs, secrets, upstream } from '../helpers'
+import { call, failingKv, logs, secrets, upstream } from '../helpers'
 
 const PATH = '/v1/organization/groups?limit=3'
 const KEY = cacheKey('0', { after: null, limit: 3, order: 'asc' })
@@ -23,21 +23,6 @@ async function storePage() {
   expect(res.status).toBe(200)
   upstream.requests.length = 0
   return { t0, text: await res.text(), etag: res.headers.get('etag') as string }
-}
-
-function failingKv(fail: 'read' | 'write') {
-  return new Proxy(env.GROUPS_CACHE, {
-    get(target, prop) {
-      if (fail === 'read' && (prop === 'getWithMetadata' || prop === 'get')) {
-        return () => Promise.reject(new Error('KV GET failed: 503'))
-      }
-      if (fail === 'write' && prop === 'put') {
-        return () => Promise.reject(new Error('KV PUT failed: 429 Too Many Requests'))
-      }
-      const value = Reflect.get(target, prop)
-      return typeof value === 'function' ? value.bind(target) : value
-    },
-  })
 }
 
 const inAMinute = () => new Date(Date.now() + 60_000).toUTCString()

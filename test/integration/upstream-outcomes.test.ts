@@ -1,7 +1,7 @@
 import { env } from 'cloudflare:workers'
 import { describe, expect, it } from 'vitest'
 import { cacheKey } from '../../src/cache/pages'
-import { call, logs, upstream } from '../helpers'
+import { call, failingKv, logs, upstream } from '../helpers'
 
 const PATH = '/v1/organization/groups?limit=3'
 const KEY = cacheKey('0', { after: null, limit: 3, order: 'asc' })
@@ -170,24 +170,12 @@ describe('upstream outcomes', () => {
 })
 
 describe('a failing KV', () => {
-  const failingKv = (fail: 'get' | 'put' | 'both') =>
-    new Proxy(env.GROUPS_CACHE, {
-      get(target, prop) {
-        if ((prop === 'getWithMetadata' || prop === 'get') && fail !== 'put') {
-          return () => Promise.reject(new Error('KV GET failed: 503'))
-        }
-        if (prop === 'put' && fail !== 'get') {
-          return () => Promise.reject(new Error('KV PUT failed: 429 Too Many Requests'))
-        }
-        const value = Reflect.get(target, prop)
-        return typeof value === 'function' ? value.bind(target) : value
-      },
-    })
+  const kvFailing = { get: 'read', put: 'write', both: 'both' } as const
 
   it.each(['get', 'put', 'both'] as const)(
     'serves the page from the upstream when KV %s fails',
     async (fail) => {
-      const res = await call(PATH, { env: { ...env, GROUPS_CACHE: failingKv(fail) } })
+      const res = await call(PATH, { env: { ...env, GROUPS_CACHE: failingKv(kvFailing[fail]) } })
       expect(res.status).toBe(200)
       expect(((await res.json()) as { data: unknown[] }).data).toHaveLength(3)
       expect(logs.join('\n')).toMatch(
@@ -200,7 +188,7 @@ describe('a failing KV', () => {
     await call(PATH)
     const good = await env.GROUPS_CACHE.get(KEY)
     const res = await call(PATH, {
-      env: { ...env, GROUPS_CACHE: failingKv('put'), CACHE_STALE_WHILE_REVALIDATE_SECONDS: '0' },
+      env: { ...env, GROUPS_CACHE: failingKv('write'), CACHE_STALE_WHILE_REVALIDATE_SECONDS: '0' },
       now: () => Date.now() + 120_000,
     })
     expect(res.status).toBe(200)
