@@ -4,7 +4,7 @@ import { writeFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { createApp } from '../src/app'
-import { documentConfig } from '../src/openapi'
+import { documentConfig } from '../src/ops/openapi'
 
 const document = createApp().getOpenAPI31Document(documentConfig)
 const target = join(dirname(fileURLToPath(import.meta.url)), 'openapi.json')

@@ -1,7 +1,7 @@
 // `npm run cache -- purge [--local|--remote]`: makes every cached page unreachable at once by
 // writing a new cache generation (each page key includes it). Running isolates pick it up within
 // the bound the README gives; old pages expire from KV on their own.
-import { GENERATION_KEY, newGeneration } from '../src/cache/generation'
+import { GENERATION_KEY, newGeneration } from '../src/pages/generation'
 import { wrangler } from './wrangler'
 
 const [command, ...rest] = process.argv.slice(2)

@@ -1,26 +1,9 @@
 import { AppError } from './errors'
 
-/** The worker's settings, parsed once per request from `c.env`. */
-export interface Config {
-  /** Upstream Admin API base, without a trailing slash, e.g. `https://api.openai.com/v1`. */
-  upstreamBaseUrl: string
-  /** Bounds one upstream attempt, body included, in milliseconds. */
-  upstreamTimeoutMs: number
-  /** Retries after the first attempt, when there is no stale page to fall back on. */
-  upstreamMaxRetries: number
-  /** Bounds all attempts of one upstream fetch and the waits between them. */
-  upstreamBudgetMs: number
-  /** The first retry backoff, doubled per retry, with jitter. */
-  upstreamRetryBaseMs: number
-  /** How long a stored page is served as fresh, in seconds. */
-  cacheTtlSeconds: number
-  /** Past fresh, how long a page is still served at once while it is refreshed in the background. */
-  staleWhileRevalidateSeconds: number
-  /** Past fresh, how long a page may stand in for an upstream that fails. */
-  staleIfErrorSeconds: number
-  /** The per-isolate page tier in front of KV; 0 entries turns it off. */
-  memory: { maxEntries: number; maxBytes: number }
-}
+import type { PageSettings } from './pages/service'
+
+/** The worker's settings, parsed once per isolate from its vars. */
+export type Config = PageSettings
 
 export const DEFAULT_UPSTREAM_BASE_URL = 'https://api.openai.com/v1'
 export const DEFAULT_CACHE_TTL_SECONDS = 60
@@ -52,56 +35,60 @@ export function readConfig(env: Env): Config {
 
 function parseConfig(env: Env): Config {
   return {
-    upstreamBaseUrl: readBaseUrl(env.OPENAI_BASE_URL),
-    upstreamTimeoutMs: readInteger(
-      'UPSTREAM_TIMEOUT_MS',
-      env.UPSTREAM_TIMEOUT_MS,
-      DEFAULT_UPSTREAM_TIMEOUT_MS,
-      1,
-      120_000,
-    ),
-    upstreamMaxRetries: readInteger(
-      'UPSTREAM_MAX_RETRIES',
-      env.UPSTREAM_MAX_RETRIES,
-      DEFAULT_UPSTREAM_MAX_RETRIES,
-      0,
-      10,
-    ),
-    upstreamBudgetMs: readInteger(
-      'UPSTREAM_BUDGET_MS',
-      env.UPSTREAM_BUDGET_MS,
-      DEFAULT_UPSTREAM_BUDGET_MS,
-      1,
-      300_000,
-    ),
-    upstreamRetryBaseMs: readInteger(
-      'UPSTREAM_RETRY_BASE_MS',
-      env.UPSTREAM_RETRY_BASE_MS,
-      DEFAULT_UPSTREAM_RETRY_BASE_MS,
-      0,
-      60_000,
-    ),
-    cacheTtlSeconds: readInteger(
-      'CACHE_TTL_SECONDS',
-      env.CACHE_TTL_SECONDS,
-      DEFAULT_CACHE_TTL_SECONDS,
-      1,
-      86_400,
-    ),
-    staleWhileRevalidateSeconds: readInteger(
-      'CACHE_STALE_WHILE_REVALIDATE_SECONDS',
-      env.CACHE_STALE_WHILE_REVALIDATE_SECONDS,
-      DEFAULT_STALE_WHILE_REVALIDATE_SECONDS,
-      0,
-      604_800,
-    ),
-    staleIfErrorSeconds: readInteger(
-      'CACHE_STALE_IF_ERROR_SECONDS',
-      env.CACHE_STALE_IF_ERROR_SECONDS,
-      DEFAULT_STALE_IF_ERROR_SECONDS,
-      0,
-      604_800,
-    ),
+    freshness: {
+      ttlSeconds: readInteger(
+        'CACHE_TTL_SECONDS',
+        env.CACHE_TTL_SECONDS,
+        DEFAULT_CACHE_TTL_SECONDS,
+        1,
+        86_400,
+      ),
+      staleWhileRevalidateSeconds: readInteger(
+        'CACHE_STALE_WHILE_REVALIDATE_SECONDS',
+        env.CACHE_STALE_WHILE_REVALIDATE_SECONDS,
+        DEFAULT_STALE_WHILE_REVALIDATE_SECONDS,
+        0,
+        604_800,
+      ),
+      staleIfErrorSeconds: readInteger(
+        'CACHE_STALE_IF_ERROR_SECONDS',
+        env.CACHE_STALE_IF_ERROR_SECONDS,
+        DEFAULT_STALE_IF_ERROR_SECONDS,
+        0,
+        604_800,
+      ),
+    },
+    upstream: {
+      baseUrl: readBaseUrl(env.OPENAI_BASE_URL),
+      timeoutMs: readInteger(
+        'UPSTREAM_TIMEOUT_MS',
+        env.UPSTREAM_TIMEOUT_MS,
+        DEFAULT_UPSTREAM_TIMEOUT_MS,
+        1,
+        120_000,
+      ),
+      maxRetries: readInteger(
+        'UPSTREAM_MAX_RETRIES',
+        env.UPSTREAM_MAX_RETRIES,
+        DEFAULT_UPSTREAM_MAX_RETRIES,
+        0,
+        10,
+      ),
+      budgetMs: readInteger(
+        'UPSTREAM_BUDGET_MS',
+        env.UPSTREAM_BUDGET_MS,
+        DEFAULT_UPSTREAM_BUDGET_MS,
+        1,
+        300_000,
+      ),
+      retryBaseMs: readInteger(
+        'UPSTREAM_RETRY_BASE_MS',
+        env.UPSTREAM_RETRY_BASE_MS,
+        DEFAULT_UPSTREAM_RETRY_BASE_MS,
+        0,
+        60_000,
+      ),
+    },
     memory: {
       maxEntries: readInteger(
         'MEMORY_CACHE_MAX_ENTRIES',
@@ -119,17 +106,6 @@ function parseConfig(env: Env): Config {
       ),
     },
   }
-}
-
-/** The admin key, read only where the upstream is called, so nothing else ever holds it. */
-export function readAdminKey(env: Env): string {
-  const key = env.OPENAI_ADMIN_KEY
-  if (typeof key !== 'string' || key.trim() === '') {
-    throw AppError.misconfigured(
-      'The OPENAI_ADMIN_KEY secret is not set: run `wrangler secret put OPENAI_ADMIN_KEY` (or put it in .dev.vars locally).',
-    )
-  }
-  return key.trim()
 }
 
 function readBaseUrl(raw: string | undefined): string {

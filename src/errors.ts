@@ -1,7 +1,13 @@
 import { z } from '@hono/zod-openapi'
 import type { Context, ErrorHandler, NotFoundHandler } from 'hono'
 import type { ContentfulStatusCode } from 'hono/utils/http-status'
-import type { AppBindings } from './types'
+
+declare module 'hono' {
+  interface ContextVariableMap {
+    /** What went wrong, for operators only: logged, never sent. */
+    errorDetail: string
+  }
+}
 
 export const ErrorSchema = z
   .object({
@@ -120,7 +126,7 @@ export class AppError extends Error {
  * Turns a thrown error into the upstream's error shape; anything unexpected becomes a generic 500.
  * What operators need goes to the request's log line (`errorDetail`), never to the caller.
  */
-export const onError: ErrorHandler<AppBindings> = function onError(err, c) {
+export const onError: ErrorHandler = function onError(err, c) {
   c.header('Cache-Control', 'no-store')
   if (err instanceof AppError) {
     if (err.detail) c.set('errorDetail', err.detail)
@@ -141,7 +147,7 @@ export const onError: ErrorHandler<AppBindings> = function onError(err, c) {
   )
 }
 
-export const notFound: NotFoundHandler<AppBindings> = function notFound(c) {
+export const notFound: NotFoundHandler = function notFound(c) {
   c.header('Cache-Control', 'no-store')
   return c.json(
     {

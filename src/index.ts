@@ -1,7 +1,8 @@
-import { createGateway } from './gateway'
+import { createApp } from './app'
 
-export { PageFetcher } from './cache/page-fetcher'
+export { PageFetcher } from './pages/fetcher'
 
-const gateway = createGateway()
+/** One app per isolate: its state (memory tier, key lookups, rate-limit counts) lives as long. */
+const app = createApp()
 
-export default { fetch: gateway.fetch } satisfies ExportedHandler<Env>
+export default { fetch: app.fetch } satisfies ExportedHandler<Env>

@@ -2,8 +2,7 @@ import { createExecutionContext, waitOnExecutionContext } from 'cloudflare:test'
 import { env } from 'cloudflare:workers'
 import { expect } from 'vitest'
 import type { UpstreamSimulator } from '../simulator/upstream'
-import type { AppOptions } from '../src/app'
-import { createGateway } from '../src/gateway'
+import { createApp, createState } from '../src/app'
 import { digestKey, generatePartnerKey, type PartnerRecord, storageKey } from '../src/partners/keys'
 import { ADMIN_KEY_TELLTALES } from './constants'
 
@@ -36,7 +35,14 @@ export async function createPartner(
   return key
 }
 
-export interface CallOptions extends AppOptions {
+/** A gateway as an isolate holds one: its own memory tier, key lookups and rate-limit counts. */
+export function createGateway(options: { now?: () => number } = {}) {
+  return createApp(createState(options.now))
+}
+
+export interface CallOptions {
+  /** The gateway clock, in epoch milliseconds, for a fresh gateway. */
+  now?: () => number
   init?: RequestInit
   /** The bearer key to send; `null` sends none. Defaults to the test's partner. */
   key?: string | null

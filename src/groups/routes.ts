@@ -1,11 +1,7 @@
 import { createRoute } from '@hono/zod-openapi'
 import { type ErrorBody, ErrorSchema } from '../errors'
-import {
-  GROUP_LIST_EXAMPLE,
-  GroupListSchema,
-  ListGroupsHeadersSchema,
-  ListGroupsQuerySchema,
-} from './schemas'
+import { GROUP_LIST_EXAMPLE, GroupListSchema } from '../upstream/schemas'
+import { ListGroupsHeadersSchema, ListGroupsQuerySchema } from './schemas'
 
 const requestIdHeader = {
   'x-request-id': {

@@ -1,65 +1,13 @@
 import { z } from '@hono/zod-openapi'
 
-export const LIMIT_MIN = 0
-export const LIMIT_MAX = 1000
-export const LIMIT_DEFAULT = 100
-export const ORDER_DEFAULT = 'asc'
-export const AFTER_PATTERN = /^[A-Za-z0-9_-]{1,128}$/
-
-export const GroupSchema = z
-  .object({
-    object: z.literal('group').openapi({ description: 'The object type, always `group`.' }),
-    id: z.string().min(1).openapi({ description: 'Identifier for the group.' }),
-    name: z.string().openapi({ description: 'Display name of the group.' }),
-    created_at: z.number().int().openapi({
-      description: 'Unix timestamp (in seconds) when the group was created.',
-      format: 'unixtime',
-    }),
-    is_scim_managed: z.boolean().openapi({
-      description:
-        'Whether the group is managed through SCIM and controlled by your identity provider.',
-    }),
-    group_type: z.string().openapi({
-      description: 'The type of the group, e.g. `group` or `tenant_group`.',
-      example: 'group',
-    }),
-  })
-  .openapi('Group', { description: 'Details about an organization group.' })
-
-/** The reference page's example (with `group_type`, which its example leaves out). */
-export const GROUP_LIST_EXAMPLE = {
-  object: 'list' as const,
-  data: [
-    {
-      object: 'group' as const,
-      id: 'group_01J1F8ABCDXYZ',
-      name: 'Support Team',
-      created_at: 1711471533,
-      is_scim_managed: false,
-      group_type: 'group',
-    },
-  ],
-  has_more: false,
-  next: null,
-}
-
-export const GroupListSchema = z
-  .object({
-    object: z.literal('list').openapi({ description: 'The object type, always `list`.' }),
-    data: z.array(GroupSchema).openapi({ description: 'The groups on this page.' }),
-    has_more: z
-      .boolean()
-      .openapi({ description: 'Whether more groups follow this page in the chosen order.' }),
-    next: z.string().nullable().openapi({
-      description: 'The cursor for the next page: pass it as `after`. `null` on the last page.',
-    }),
-  })
-  .openapi('GroupList', {
-    description: 'One page of the organization\u2019s groups.',
-    example: GROUP_LIST_EXAMPLE,
-  })
-
-export type GroupList = z.infer<typeof GroupListSchema>
+import {
+  AFTER_PATTERN,
+  LIMIT_DEFAULT,
+  LIMIT_MAX,
+  LIMIT_MIN,
+  ORDER_DEFAULT,
+  type PageQuery,
+} from '../upstream/query'
 
 /**
  * The query as the upstream accepts it. Each parameter is a plain string so that a repeated
@@ -106,28 +54,13 @@ export const ListGroupsQuerySchema = z.object({
     }),
 })
 
-/** The query with defaults filled in: what is forwarded upstream and what keys the cache. */
-export interface NormalizedQuery {
-  after: string | null
-  limit: number
-  order: 'asc' | 'desc'
-}
-
-export function normalizeQuery(q: z.infer<typeof ListGroupsQuerySchema>): NormalizedQuery {
+/** Fills in the defaults of a validated query. */
+export function normalizeQuery(q: z.infer<typeof ListGroupsQuerySchema>): PageQuery {
   return {
     after: q.after ?? null,
     limit: q.limit ?? LIMIT_DEFAULT,
     order: q.order ?? ORDER_DEFAULT,
   }
-}
-
-/** The upstream query string for a normalized query: a fixed order, only known parameters. */
-export function toSearchParams(q: NormalizedQuery): URLSearchParams {
-  const params = new URLSearchParams()
-  if (q.after !== null) params.set('after', q.after)
-  params.set('limit', String(q.limit))
-  params.set('order', q.order)
-  return params
 }
 
 /** The request headers the route reads; anything else is ignored. */

@@ -1,15 +1,20 @@
 import { AppError } from '../errors'
-import {
-  type GroupList,
-  GroupListSchema,
-  type NormalizedQuery,
-  toSearchParams,
-} from '../groups/schemas'
-import type { UpstreamTrace } from '../types'
+import { type PageQuery, toSearchParams } from './query'
+import { type GroupList, GroupListSchema } from './schemas'
 
-export interface UpstreamRequest {
+/** What one upstream call did, for the request's log line. */
+export interface UpstreamTrace {
+  status?: number
+  outcome?: 'response' | 'timeout' | 'network_error'
+  ms?: number
+  requestId?: string | null
+  attempts?: number
+}
+
+/** How the gateway calls the upstream: where, and how long and how often it tries. */
+export interface UpstreamSettings {
+  /** The Admin API base, without a trailing slash, e.g. `https://api.openai.com/v1`. */
   baseUrl: string
-  adminKey: string
   /** Bounds each attempt, body included. */
   timeoutMs: number
   /** Retries after the first attempt, for network errors, timeouts, 408, 409, 429 and 5xx. */
@@ -18,7 +23,11 @@ export interface UpstreamRequest {
   budgetMs: number
   /** The first backoff; each retry doubles it (with jitter), up to `MAX_BACKOFF_MS`. */
   retryBaseMs: number
-  query: NormalizedQuery
+}
+
+export interface UpstreamRequest extends UpstreamSettings {
+  adminKey: string
+  query: PageQuery
   /** Our request id, sent as `X-Client-Request-Id` so both sides' logs can be joined. */
   requestId: string
   /** Filled in with what the call did, for the request's log line. */
@@ -29,6 +38,17 @@ export interface UpstreamPage {
   /** The upstream's bytes, validated: what is served and cached. */
   text: string
   page: GroupList
+}
+
+/** The admin key, read only where the upstream is called, so nothing else ever holds it. */
+export function readAdminKey(env: { OPENAI_ADMIN_KEY?: string }): string {
+  const key = env.OPENAI_ADMIN_KEY
+  if (typeof key !== 'string' || key.trim() === '') {
+    throw AppError.misconfigured(
+      'The OPENAI_ADMIN_KEY secret is not set: run `wrangler secret put OPENAI_ADMIN_KEY` (or put it in .dev.vars locally).',
+    )
+  }
+  return key.trim()
 }
 
 /** Statuses about the caller's own query, relayed with their message and `param`. */

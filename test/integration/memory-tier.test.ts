@@ -1,8 +1,7 @@
 import { env } from 'cloudflare:workers'
 import { describe, expect, it } from 'vitest'
-import { cacheKey } from '../../src/cache/pages'
-import { createGateway } from '../../src/gateway'
-import { call, upstream } from '../helpers'
+import { cacheKey } from '../../src/pages/key'
+import { call, createGateway, upstream } from '../helpers'
 
 const PATH = '/v1/organization/groups?limit=3'
 const KEY = cacheKey('0', { after: null, limit: 3, order: 'asc' })

@@ -1,10 +1,9 @@
 import { env } from 'cloudflare:workers'
 import { describe, expect, it } from 'vitest'
-import { createGateway } from '../../src/gateway'
-import { PARTNER_LOOKUP_TTL_MS } from '../../src/partners/auth'
+import { PARTNER_LOOKUP_TTL_MS } from '../../src/partners/directory'
 import { digestKey, storageKey } from '../../src/partners/keys'
 import { TEST_ADMIN_KEY } from '../constants'
-import { call, createPartner, logs, partner, upstream } from '../helpers'
+import { call, createGateway, createPartner, logs, partner, upstream } from '../helpers'
 
 const PATH = '/v1/organization/groups?limit=1'
 

@@ -1,10 +1,9 @@
 import { env } from 'cloudflare:workers'
 import { describe, expect, it } from 'vitest'
 import type { Fault } from '../../simulator/upstream'
-import { GENERATION_KEY, GENERATION_TTL_MS } from '../../src/cache/generation'
-import { CACHE_KEY_PREFIX, cacheKey } from '../../src/cache/pages'
-import { createGateway } from '../../src/gateway'
-import { call, failingKv, logs, secrets, upstream } from '../helpers'
+import { GENERATION_KEY, GENERATION_TTL_MS } from '../../src/pages/generation'
+import { CACHE_KEY_PREFIX, cacheKey } from '../../src/pages/key'
+import { call, createGateway, failingKv, logs, secrets, upstream } from '../helpers'
 
 const PATH = '/v1/organization/groups?limit=3'
 const KEY = cacheKey('0', { after: null, limit: 3, order: 'asc' })

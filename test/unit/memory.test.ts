@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { MemoryPages } from '../../src/cache/memory'
+import { MemoryPages } from '../../src/pages/memory'
 
 const page = (text: string, storedAt = 1) => ({ text, storedAt, etag: `"${text}"` })
 

@@ -37,20 +37,3 @@ describe('partner keys', () => {
     })
   })
 })
-
-describe('rate-limit windows', () => {
-  it('are kept per tier, so a partner moved to another tier starts afresh', async () => {
-    const { PartnerRateLimits } = await import('../../src/partners/rate-limit')
-    const { TIERS } = await import('../../src/partners/tiers')
-    const limits = new PartnerRateLimits()
-    const refuse = { limit: async () => ({ success: false }) }
-    const allow = { limit: async () => ({ success: true }) }
-    const t = Date.now()
-    const standard = { name: 'acme', tier: TIERS.standard }
-    expect((await limits.check(standard, refuse, t, 'r1')).allowed).toBe(false)
-    expect(
-      (await limits.check({ name: 'acme', tier: TIERS.elevated }, allow, t, 'r2')).allowed,
-    ).toBe(true)
-    expect(limits.tryLocal(standard, t)?.allowed).toBe(false)
-  })
-})

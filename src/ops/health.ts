@@ -1,6 +1,6 @@
 import { createRoute, z } from '@hono/zod-openapi'
-import pkg from '../package.json'
-import { createRouter } from './router'
+import pkg from '../../package.json'
+import { createRouter } from '../http/router'
 
 const HealthSchema = z
   .object({

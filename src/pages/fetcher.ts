@@ -1,33 +1,28 @@
 import { DurableObject } from 'cloudflare:workers'
-import { readAdminKey } from '../config'
 import { AppError, type SerializedError } from '../errors'
-import type { NormalizedQuery } from '../groups/schemas'
-import type { UpstreamTrace } from '../types'
-import { fetchGroupsPage } from '../upstream/client'
-import { type CachedPage, computeEtag } from './pages'
+import {
+  fetchGroupsPage,
+  readAdminKey,
+  type UpstreamSettings,
+  type UpstreamTrace,
+} from '../upstream/client'
+import type { PageQuery } from '../upstream/query'
+import { type FreshnessPolicy, freshness } from './freshness'
+import { type CachedPage, computeEtag } from './page'
 
 export interface FetchPageRequest {
-  query: NormalizedQuery
-  upstream: {
-    baseUrl: string
-    timeoutMs: number
-    maxRetries: number
-    budgetMs: number
-    retryBaseMs: number
-  }
+  query: PageQuery
+  upstream: UpstreamSettings
   requestId: string
   /** The gateway clock when the caller asked: a fetched page is stamped with it. */
   now: number
-  /** How long a page stays fresh, so a page fetched moments ago can answer late arrivals. */
-  ttlMs: number
+  /** The caller's windows, so a page fetched moments ago can answer late arrivals while fresh. */
+  policy: FreshnessPolicy
   /** The `storedAt` of the page the caller already has, if any: only a newer one will do. */
   seenStoredAt: number | null
   /** A `no-cache` request: join a fetch under way, but never take an earlier result. */
   fresh: boolean
 }
-
-/** A `no-cache` request within this long of the last fetch shares its result. */
-const FRESH_REUSE_MS = 1_000
 
 export type FetchPageResult =
   | {
@@ -38,6 +33,14 @@ export type FetchPageResult =
       trace: UpstreamTrace | null
     }
   | { ok: false; error: SerializedError; trace: UpstreamTrace | null }
+
+/** Where the page service gets a page it does not hold: one fetch per page, however many ask. */
+export interface PageSource {
+  fetchPage(key: string, req: FetchPageRequest): Promise<FetchPageResult>
+}
+
+/** A `no-cache` request within this long of the last fetch shares its result. */
+const FRESH_REUSE_MS = 1_000
 
 /**
  * One instance per cache key (`idFromName(key)`). Concurrent misses for the same page, from any
@@ -57,7 +60,7 @@ export class PageFetcher extends DurableObject<Env> {
         last !== null && req.now - last.storedAt < FRESH_REUSE_MS
       : last !== null &&
         (req.seenStoredAt === null || last.storedAt > req.seenStoredAt) &&
-        req.now - last.storedAt < req.ttlMs
+        freshness(last.storedAt, req.now, req.policy) === 'fresh'
     if (last && reusable) {
       // Fetched for someone else moments ago, and newer than what this caller has.
       return { ok: true, page: last, leader: false, trace: null }
@@ -91,15 +94,31 @@ export class PageFetcher extends DurableObject<Env> {
           : AppError.upstreamFailed(
               err instanceof Error ? `${err.name}: ${err.message}` : 'unknown',
             )
-      return {
-        ok: false,
-        error: error.toJSON(),
-        trace,
-      }
+      return { ok: false, error: error.toJSON(), trace }
     }
   }
 }
 
 function follower(result: FetchPageResult): FetchPageResult {
   return result.ok ? { ...result, leader: false, trace: null } : { ...result, trace: null }
+}
+
+/**
+ * The page source a request uses: the page's Durable Object. A missing admin key is an operator
+ * error raised before any call; an object that cannot be reached (an overload or a deploy, say)
+ * counts as an upstream fault, so the caller's stale page can still stand in.
+ */
+export function pageFetcherSource(env: Env): PageSource {
+  return {
+    async fetchPage(key, req) {
+      readAdminKey(env)
+      try {
+        const stub = env.PAGE_FETCHER.get(env.PAGE_FETCHER.idFromName(key))
+        return (await stub.fetchPage(req)) as FetchPageResult
+      } catch (err) {
+        const detail = `page fetcher unreachable: ${err instanceof Error ? err.message : 'unknown'}`
+        return { ok: false, error: AppError.upstreamFailed(detail).toJSON(), trace: null }
+      }
+    },
+  }
 }

@@ -1,7 +1,6 @@
 import type { Hook } from '@hono/zod-openapi'
 import type { Context } from 'hono'
-import { AppError } from './errors'
-import type { AppBindings } from './types'
+import { AppError } from '../errors'
 
 /** What each query parameter must look like, in words a person reads in a 400. */
 const EXPECTED: Record<string, string> = {
@@ -16,20 +15,18 @@ const MAX_ECHOED_CHARS = 64
  * Turns a failed validation into the upstream's 400 shape, naming the parameter in words rather
  * than relaying zod's issues.
  */
-export const validationHook: Hook<unknown, AppBindings, string, unknown> = function validationHook(
-  result,
-  c,
-) {
-  if (result.success) return
-  const issue = result.error.issues[0]
-  const param = typeof issue?.path[0] === 'string' ? issue.path[0] : null
-  if (param === null) {
-    throw new AppError(400, { message: 'The request is invalid.', type: 'invalid_request_error' })
+export const validationHook: Hook<unknown, { Bindings: Env }, string, unknown> =
+  function validationHook(result, c) {
+    if (result.success) return
+    const issue = result.error.issues[0]
+    const param = typeof issue?.path[0] === 'string' ? issue.path[0] : null
+    if (param === null) {
+      throw new AppError(400, { message: 'The request is invalid.', type: 'invalid_request_error' })
+    }
+    throw AppError.invalidParam(param, describe(c, result.target, param))
   }
-  throw AppError.invalidParam(param, describe(c, result.target, param))
-}
 
-function describe(c: Context<AppBindings>, target: string, param: string): string {
+function describe(c: Context, target: string, param: string): string {
   const values = target === 'query' ? c.req.queries(param) : undefined
   if (values && values.length > 1) {
     return `Invalid '${param}': the parameter was given ${values.length} times; give it at most once.`

@@ -1,4 +1,4 @@
-import pkg from '../package.json'
+import pkg from '../../package.json'
 
 /** The document's top level, shared by the served `/openapi.json` and `npm run openapi`. */
 export const OPENAPI_PATH = '/openapi.json'

@@ -1,7 +1,6 @@
 import { swaggerUI } from '@hono/swagger-ui'
 import { type Context, Hono } from 'hono'
 import { OPENAPI_PATH } from './openapi'
-import type { AppBindings } from './types'
 
 /** Swagger UI's files, copied from the pinned `swagger-ui-dist` into the static assets. */
 export const DOCS_ASSETS_BASE = '/docs/assets'
@@ -18,7 +17,7 @@ const INIT_SCRIPT = `window.ui = SwaggerUIBundle({
 })
 `
 
-export const docsRouter = new Hono<AppBindings>()
+export const docsRouter = new Hono<{ Bindings: Env }>()
   .get(
     '/docs',
     swaggerUI({
@@ -46,7 +45,7 @@ export const docsRouter = new Hono<AppBindings>()
     ),
   )
 
-async function serveAsset(c: Context<AppBindings>, request: Request) {
+async function serveAsset(c: Context<{ Bindings: Env }>, request: Request) {
   // The worker runs first on every path (wrangler.toml), so these pass through its headers too.
   const asset = await c.env.ASSETS.fetch(request)
   // Through the context, so the request id and security headers are added like anywhere else.

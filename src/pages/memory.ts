@@ -1,4 +1,4 @@
-import type { CachedPage } from './pages'
+import type { CachedPage } from './page'
 
 /** A page held in the isolate, its bytes encoded once so a hit serves them as they are. */
 export interface HotPage extends CachedPage {

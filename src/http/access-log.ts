@@ -1,7 +1,14 @@
 import type { MiddlewareHandler } from 'hono'
 import { routePath } from 'hono/route'
-import { log } from './log'
-import type { AppBindings, UpstreamTrace } from './types'
+import { log } from '../log'
+import type { UpstreamTrace } from '../upstream/client'
+
+declare module 'hono' {
+  interface ContextVariableMap {
+    /** What the upstream call made for this request did, if one was made. */
+    upstream: UpstreamTrace
+  }
+}
 
 export interface RequestLogEntry {
   requestId: string
@@ -37,7 +44,8 @@ export function logRequest(entry: RequestLogEntry): void {
   })
 }
 
-export function accessLog(): MiddlewareHandler<AppBindings> {
+/** Writes the request's log line once the response is complete. */
+export function accessLog(): MiddlewareHandler {
   return async function accessLogMiddleware(c, next) {
     const started = Date.now()
     await next()

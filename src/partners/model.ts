@@ -1,5 +1,11 @@
 import type { TierName } from './keys'
 
+/** An authenticated partner: its name keys its rate limit and appears in the logs, never its key. */
+export interface Partner {
+  name: string
+  tier: Tier
+}
+
 export interface Tier {
   name: TierName
   /** The rate limiting binding that enforces it (declared in wrangler.toml). */
@@ -7,12 +13,6 @@ export interface Tier {
   /** Requests per period, per partner, per Cloudflare location. */
   limit: number
   periodSeconds: 10 | 60
-  /**
-   * Requests one binding permit stands for: an isolate takes permits a lease at a time, so a busy
-   * partner costs one binding call per `lease` requests. The binding's own limit is
-   * `limit / lease`.
-   */
-  lease: number
 }
 
 /**
@@ -25,22 +25,9 @@ export const TIERS: Record<TierName, Tier> = {
     binding: 'RATE_LIMIT_RESTRICTED',
     limit: 10,
     periodSeconds: 10,
-    lease: 1,
   },
-  standard: {
-    name: 'standard',
-    binding: 'RATE_LIMIT_STANDARD',
-    limit: 600,
-    periodSeconds: 60,
-    lease: 10,
-  },
-  elevated: {
-    name: 'elevated',
-    binding: 'RATE_LIMIT_ELEVATED',
-    limit: 6000,
-    periodSeconds: 60,
-    lease: 100,
-  },
+  standard: { name: 'standard', binding: 'RATE_LIMIT_STANDARD', limit: 600, periodSeconds: 60 },
+  elevated: { name: 'elevated', binding: 'RATE_LIMIT_ELEVATED', limit: 6000, periodSeconds: 60 },
 }
 
 export const DEFAULT_TIER: TierName = 'standard'

@@ -1,9 +1,6 @@
-import type { MiddlewareHandler } from 'hono'
 import { AppError } from '../errors'
-import type { AppBindings } from '../types'
 import { digestKey, PARTNER_KEY_PATTERN, parseRecord, storageKey } from './keys'
-import type { Partner } from './rate-limit'
-import { DEFAULT_TIER, TIERS } from './tiers'
+import { DEFAULT_TIER, type Partner, TIERS } from './model'
 
 /** How long an isolate trusts a lookup. With KV's own read cache, this bounds revocation. */
 export const PARTNER_LOOKUP_TTL_MS = 30_000
@@ -62,18 +59,6 @@ export class PartnerDirectory {
     if (map.size >= MAX_CACHED_LOOKUPS) map.clear()
     map.set(key, { partner, expires: now + PARTNER_LOOKUP_TTL_MS })
     return partner
-  }
-}
-
-/** Requires `Authorization: Bearer <partner key>` of a known, enabled partner. */
-export function partnerAuth(): MiddlewareHandler<AppBindings> {
-  return async function partnerAuthMiddleware(c, next) {
-    const key = bearerKey(c.req.header('authorization'))
-    if (!PARTNER_KEY_PATTERN.test(key)) throw unauthorized()
-    const partner = await c.get('state').partners.find(c.env.PARTNERS, key, c.get('now')())
-    if (!partner) throw unauthorized()
-    c.set('partner', partner)
-    await next()
   }
 }
 

@@ -1,0 +1,45 @@
+import { Hono } from 'hono'
+import { AppError, methodNotAllowed } from '../errors'
+import type { CacheGeneration } from '../pages/generation'
+import { bearerKey } from '../partners/directory'
+
+export const PURGE_PATH = '/admin/cache/purge'
+
+declare global {
+  interface Env {
+    /** Optional secret: without it the operator routes do not exist (so `wrangler types` omits it). */
+    OPERATOR_KEY?: string
+  }
+}
+
+/**
+ * `POST /admin/cache/purge` with `Authorization: Bearer <OPERATOR_KEY>` starts a new cache
+ * generation. Without the `OPERATOR_KEY` secret the route does not exist (404). Not in the OpenAPI
+ * document: partners never call it.
+ */
+export function operatorRouter(generation: CacheGeneration, now: () => number) {
+  return new Hono<{ Bindings: Env }>()
+    .post(PURGE_PATH, async (c) => {
+      const expected = c.env.OPERATOR_KEY
+      if (!expected) return c.notFound()
+      if (!(await sameSecret(bearerKey(c.req.header('authorization')), expected))) {
+        throw new AppError(401, {
+          message: 'Missing or invalid operator key.',
+          type: 'invalid_request_error',
+          code: 'invalid_api_key',
+          headers: { 'WWW-Authenticate': 'Bearer realm="groups-gateway-operator"' },
+          shouldRetry: false,
+        })
+      }
+      const value = await generation.purge(c.env.GROUPS_CACHE, now())
+      return c.json({ purged: true, generation: value }, 200, { 'Cache-Control': 'no-store' })
+    })
+    .all(PURGE_PATH, (c) => (c.env.OPERATOR_KEY ? methodNotAllowed(['POST'])(c) : c.notFound()))
+}
+
+/** Compares digests in constant time, so the comparison leaks nothing about the secret. */
+async function sameSecret(given: string, expected: string): Promise<boolean> {
+  const encode = (s: string) => crypto.subtle.digest('SHA-256', new TextEncoder().encode(s))
+  const [a, b] = await Promise.all([encode(given), encode(expected)])
+  return crypto.subtle.timingSafeEqual(a, b)
+}

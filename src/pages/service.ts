@@ -1,0 +1,200 @@
+import { AppError } from '../errors'
+import type { UpstreamSettings, UpstreamTrace } from '../upstream/client'
+import type { PageQuery } from '../upstream/query'
+import type { RequestDirectives } from './directives'
+import type { FetchPageRequest, FetchPageResult, PageSource } from './fetcher'
+import { type FreshnessPolicy, freshness, keepSeconds, ttlLeft } from './freshness'
+import type { CacheGeneration } from './generation'
+import { CACHE_NAME } from './headers'
+import { cacheKey } from './key'
+import { readPage, writePage } from './kv'
+import type { MemoryLimits, MemoryPages } from './memory'
+import type { CachedPage } from './page'
+
+/** The page cache's settings, from the worker's vars. */
+export interface PageSettings {
+  freshness: FreshnessPolicy
+  upstream: UpstreamSettings
+  memory: MemoryLimits
+}
+
+/** What the page service works with: plain values and bindings, never an HTTP context. */
+export interface PageDeps {
+  settings: PageSettings
+  kv: KVNamespace
+  memory: MemoryPages
+  generation: CacheGeneration
+  source: PageSource
+  /** Work that must finish after the answer (storing a page, a background refresh). */
+  waitUntil(promise: Promise<unknown>): void
+  requestId: string
+  /** Told what the upstream call made for this request did, for its log line. */
+  onUpstreamCall(trace: UpstreamTrace): void
+}
+
+/** A page to serve, and what the cache did to get it (RFC 9211, without the cache's name). */
+export interface ServedPage {
+  page: CachedPage
+  cacheStatus: string
+}
+
+/** How much longer than one attempt a caller with a fallback waits for a shared fetch. */
+const FALLBACK_GRACE_MS = 250
+
+/**
+ * A page for a query, from the cache when it can, from the upstream when it must:
+ * fresh -> served; within stale-while-revalidate -> served at once and refreshed in the background;
+ * otherwise fetched through the page's source (one upstream call however many ask), with a page
+ * within stale-if-error standing in if the upstream fails. Throws an `AppError` for what the
+ * caller should see instead.
+ */
+export async function getPage(
+  deps: PageDeps,
+  query: PageQuery,
+  directives: RequestDirectives,
+  now: number,
+): Promise<ServedPage> {
+  const policy = deps.settings.freshness
+  const generation = await deps.generation.current(deps.kv, now)
+  // Unknown generation: a page from before a purge could come back, so no cache this time.
+  const cacheable = generation !== null
+  const key = cacheKey(generation ?? 'unknown', query)
+
+  const cached = directives.noCache || !cacheable ? null : await lookup(deps, key, now)
+  const state = cached ? freshness(cached.storedAt, now, policy) : 'expired'
+  if (cached && state === 'fresh') {
+    return { page: cached, cacheStatus: `hit; ttl=${ttlLeft(cached.storedAt, now, policy)}` }
+  }
+  if (cached && state === 'stale-while-revalidate') {
+    deps.waitUntil(refresh(deps, key, query, now, cached))
+    const ttl = ttlLeft(cached.storedAt, now, policy)
+    return { page: cached, cacheStatus: `hit; ttl=${ttl}; detail=stale-while-revalidate` }
+  }
+  if (directives.onlyIfCached) {
+    throw new AppError(504, {
+      message:
+        'This page is not in the gateway\u2019s cache, and the request asked for only-if-cached.',
+      type: 'invalid_request_error',
+      code: 'not_cached',
+      headers: { 'Cache-Status': `${CACHE_NAME}; detail=only-if-cached` },
+      shouldRetry: false,
+    })
+  }
+
+  const fwd = directives.noCache ? 'request' : cached ? 'stale' : 'uri-miss'
+  const fallback = cached && state === 'stale-if-error' ? cached : null
+  const fetching = deps.source.fetchPage(key, {
+    ...pageRequest(deps, query, now, fallback !== null),
+    seenStoredAt: cached?.storedAt ?? null,
+    fresh: directives.noCache,
+  })
+  // Whoever answers the caller, the page fetched is kept: in memory, and in KV by the leader.
+  deps.waitUntil(
+    fetching.then(
+      (r) => (r.ok && cacheable ? keep(deps, key, r.page, r.leader) : undefined),
+      () => undefined,
+    ),
+  )
+  // With a page to fall back on, wait no longer than one attempt, even behind another caller's
+  // retrying fetch: that fetch goes on, and its page is still kept, without us.
+  const result = fallback
+    ? await Promise.race([fetching, timedOut(deps.settings.upstream.timeoutMs + FALLBACK_GRACE_MS)])
+    : await fetching
+  if (result.trace) deps.onUpstreamCall(result.trace)
+
+  if (result.ok) {
+    const how = !result.leader ? 'collapsed' : cacheable ? 'stored' : 'detail=cache-unavailable'
+    const ttl = ttlLeft(result.page.storedAt, now, policy)
+    return {
+      page: result.page,
+      cacheStatus: `fwd=${fwd}; fwd-status=200; ${how}; ttl=${ttl}`,
+    }
+  }
+  const upstreamStatus = result.trace?.status
+  const fwdStatus = upstreamStatus ? `; fwd-status=${upstreamStatus}` : ''
+  // Only the upstream's own failures are covered: a refusal of the query (400, 404, 422) stands.
+  if (fallback && (result.error.status >= 500 || result.error.status === 429)) {
+    const ttl = ttlLeft(fallback.storedAt, now, policy)
+    return {
+      page: fallback,
+      cacheStatus: `fwd=${fwd}${fwdStatus}; ttl=${ttl}; detail=stale-if-error`,
+    }
+  }
+  const { error } = result
+  throw new AppError(error.status as 502, {
+    ...error.body.error,
+    headers: { ...error.headers, 'Cache-Status': `${CACHE_NAME}; fwd=${fwd}${fwdStatus}` },
+    detail: error.detail,
+  })
+}
+
+/** What every fetch of a page carries, but for what the caller already has. */
+function pageRequest(
+  deps: PageDeps,
+  query: PageQuery,
+  now: number,
+  hasFallback: boolean,
+): Omit<FetchPageRequest, 'seenStoredAt' | 'fresh'> {
+  const { upstream, freshness: policy } = deps.settings
+  return {
+    query,
+    // With a stale page to fall back on, one attempt: the caller gets an answer sooner.
+    upstream: hasFallback ? { ...upstream, maxRetries: 0 } : upstream,
+    requestId: deps.requestId,
+    now,
+    policy,
+  }
+}
+
+function timedOut(ms: number): Promise<FetchPageResult> {
+  return new Promise((resolve) =>
+    setTimeout(
+      () =>
+        resolve({
+          ok: false,
+          error: AppError.upstreamFailed(
+            `no answer within ${ms} ms; serving the stale page`,
+          ).toJSON(),
+          trace: null,
+        }),
+      ms,
+    ),
+  )
+}
+
+/** The background half of stale-while-revalidate; the page's source keeps it to one at a time. */
+async function refresh(
+  deps: PageDeps,
+  key: string,
+  query: PageQuery,
+  now: number,
+  stale: CachedPage,
+): Promise<void> {
+  const result = await deps.source.fetchPage(key, {
+    ...pageRequest(deps, query, now, true),
+    seenStoredAt: stale.storedAt,
+    fresh: false,
+  })
+  if (result.ok) await keep(deps, key, result.page, result.leader)
+}
+
+/** Keeps a fetched page in this isolate's memory, and in KV if this caller led the fetch. */
+async function keep(deps: PageDeps, key: string, page: CachedPage, leader: boolean) {
+  deps.memory.set(key, page, deps.settings.memory)
+  if (leader) {
+    await writePage(deps.kv, key, page, keepSeconds(deps.settings.freshness), deps.requestId)
+  }
+}
+
+/**
+ * The page for a key from the fastest tier that has it fresh: the isolate's memory, else KV (whose
+ * page, if newer, then replaces the one in memory: another isolate may have refreshed it).
+ */
+async function lookup(deps: PageDeps, key: string, now: number): Promise<CachedPage | null> {
+  const hot = deps.memory.get(key)
+  if (hot && freshness(hot.storedAt, now, deps.settings.freshness) === 'fresh') return hot
+  const stored = await readPage(deps.kv, key, deps.requestId)
+  if (!stored) return hot ?? null
+  if (hot && hot.storedAt >= stored.storedAt) return hot
+  return deps.memory.set(key, stored, deps.settings.memory)
+}
