@@ -21,13 +21,14 @@ export interface AppState extends PageState {
   limiter: PartnerLimiter
 }
 
-export function createState(now: () => number = Date.now): AppState {
+/** A fresh isolate's state; tests replace the clock or the limiter. */
+export function createState(options: Partial<Pick<AppState, 'now' | 'limiter'>> = {}): AppState {
   return {
-    now,
+    now: options.now ?? Date.now,
     memory: new MemoryPages(),
     generation: new CacheGeneration(),
     partners: new PartnerDirectory(),
-    limiter: new PartnerLimiter(),
+    limiter: options.limiter ?? new PartnerLimiter(),
   }
 }
 

@@ -36,8 +36,8 @@ export async function createPartner(
 }
 
 /** A gateway as an isolate holds one: its own memory tier, key lookups and rate-limit counts. */
-export function createGateway(options: { now?: () => number } = {}) {
-  return createApp(createState(options.now))
+export function createGateway(options: Parameters<typeof createState>[0] = {}) {
+  return createApp(createState(options))
 }
 
 export interface CallOptions {

@@ -2,7 +2,6 @@ import type { Context } from 'hono'
 import { ifNoneMatchMatches } from '../pages/directives'
 import type { FreshnessPolicy } from '../pages/freshness'
 import { pageHeaders } from '../pages/headers'
-import type { HotPage } from '../pages/memory'
 import type { ServedPage } from '../pages/service'
 
 /**
@@ -18,5 +17,5 @@ export function renderPage(c: Context, served: ServedPage, now: number, policy: 
     return c.body(null, 304, headers)
   }
   headers['Content-Type'] = 'application/json'
-  return c.body('body' in page ? (page as HotPage).body : page.text, 200, headers)
+  return c.body(page.body, 200, headers)
 }

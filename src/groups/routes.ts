@@ -1,7 +1,7 @@
 import { createRoute } from '@hono/zod-openapi'
 import { type ErrorBody, ErrorSchema } from '../errors'
 import { GROUP_LIST_EXAMPLE, GroupListSchema } from '../upstream/schemas'
-import { ListGroupsHeadersSchema, ListGroupsQuerySchema } from './schemas'
+import { LIST_GROUPS_HEADER_PARAMETERS, ListGroupsQuerySchema } from './schemas'
 
 const requestIdHeader = {
   'x-request-id': {
@@ -80,7 +80,8 @@ export const listGroups = createRoute({
   summary: 'List groups',
   description:
     'Lists all groups in the organization, one page at a time, exactly as the OpenAI Admin API does. Pages are served from the gateway\u2019s cache while fresh.',
-  request: { query: ListGroupsQuerySchema, headers: ListGroupsHeadersSchema },
+  request: { query: ListGroupsQuerySchema },
+  parameters: LIST_GROUPS_HEADER_PARAMETERS,
   responses: {
     200: {
       description: 'One page of groups, byte for byte as the upstream returned it.',

@@ -63,23 +63,34 @@ export function normalizeQuery(q: z.infer<typeof ListGroupsQuerySchema>): PageQu
   }
 }
 
-/** The request headers the route reads; anything else is ignored. */
-export const ListGroupsHeadersSchema = z.object({
-  'if-none-match': z
-    .string()
-    .optional()
-    .openapi({
-      param: { name: 'if-none-match', in: 'header' },
+/**
+ * The request headers the route reads, for the contract. They are documented but not validated:
+ * any value is acceptable (an unknown directive or tag simply matches nothing), so validating them
+ * would cost every request and refuse none.
+ */
+export const LIST_GROUPS_HEADER_PARAMETERS = [
+  {
+    name: 'if-none-match',
+    in: 'header' as const,
+    required: false,
+    description: 'An `ETag` from an earlier page: if the page is unchanged, the answer is 304.',
+    schema: {
+      type: 'string' as const,
       description: 'An `ETag` from an earlier page: if the page is unchanged, the answer is 304.',
       example: '"bXlfZXRhZ19leGFtcGxlXzE"',
-    }),
-  'cache-control': z
-    .string()
-    .optional()
-    .openapi({
-      param: { name: 'cache-control', in: 'header' },
+    },
+  },
+  {
+    name: 'cache-control',
+    in: 'header' as const,
+    required: false,
+    description:
+      '`no-cache` (or `max-age=0`) fetches the page from the upstream and stores it; `only-if-cached` answers from the cache or with 504.',
+    schema: {
+      type: 'string' as const,
       description:
         '`no-cache` (or `max-age=0`) fetches the page from the upstream and stores it; `only-if-cached` answers from the cache or with 504.',
       example: 'no-cache',
-    }),
-})
+    },
+  },
+]

@@ -1,43 +1,9 @@
 import { DurableObject } from 'cloudflare:workers'
-import { AppError, type SerializedError } from '../errors'
-import {
-  fetchGroupsPage,
-  readAdminKey,
-  type UpstreamSettings,
-  type UpstreamTrace,
-} from '../upstream/client'
-import type { PageQuery } from '../upstream/query'
-import { type FreshnessPolicy, freshness } from './freshness'
+import { AppError } from '../errors'
+import { fetchGroupsPage, readAdminKey, type UpstreamTrace } from '../upstream/client'
+import { freshness } from './freshness'
 import { type CachedPage, computeEtag } from './page'
-
-export interface FetchPageRequest {
-  query: PageQuery
-  upstream: UpstreamSettings
-  requestId: string
-  /** The gateway clock when the caller asked: a fetched page is stamped with it. */
-  now: number
-  /** The caller's windows, so a page fetched moments ago can answer late arrivals while fresh. */
-  policy: FreshnessPolicy
-  /** The `storedAt` of the page the caller already has, if any: only a newer one will do. */
-  seenStoredAt: number | null
-  /** A `no-cache` request: join a fetch under way, but never take an earlier result. */
-  fresh: boolean
-}
-
-export type FetchPageResult =
-  | {
-      ok: true
-      page: CachedPage
-      /** True for exactly one caller per upstream call: the one that stores the page. */
-      leader: boolean
-      trace: UpstreamTrace | null
-    }
-  | { ok: false; error: SerializedError; trace: UpstreamTrace | null }
-
-/** Where the page service gets a page it does not hold: one fetch per page, however many ask. */
-export interface PageSource {
-  fetchPage(key: string, req: FetchPageRequest): Promise<FetchPageResult>
-}
+import type { FetchPageRequest, FetchPageResult } from './source'
 
 /** A `no-cache` request within this long of the last fetch shares its result. */
 const FRESH_REUSE_MS = 1_000
@@ -85,7 +51,7 @@ export class PageFetcher extends DurableObject<Env> {
         requestId: req.requestId,
         trace,
       })
-      const page = { text, storedAt: req.now, etag: await computeEtag(text) }
+      const page = { body: text, storedAt: req.now, etag: await computeEtag(text) }
       return { ok: true, page, leader: true, trace }
     } catch (err) {
       const error =
@@ -101,24 +67,4 @@ export class PageFetcher extends DurableObject<Env> {
 
 function follower(result: FetchPageResult): FetchPageResult {
   return result.ok ? { ...result, leader: false, trace: null } : { ...result, trace: null }
-}
-
-/**
- * The page source a request uses: the page's Durable Object. A missing admin key is an operator
- * error raised before any call; an object that cannot be reached (an overload or a deploy, say)
- * counts as an upstream fault, so the caller's stale page can still stand in.
- */
-export function pageFetcherSource(env: Env): PageSource {
-  return {
-    async fetchPage(key, req) {
-      readAdminKey(env)
-      try {
-        const stub = env.PAGE_FETCHER.get(env.PAGE_FETCHER.idFromName(key))
-        return (await stub.fetchPage(req)) as FetchPageResult
-      } catch (err) {
-        const detail = `page fetcher unreachable: ${err instanceof Error ? err.message : 'unknown'}`
-        return { ok: false, error: AppError.upstreamFailed(detail).toJSON(), trace: null }
-      }
-    },
-  }
 }

@@ -19,7 +19,7 @@ export async function readPage(
   try {
     const { value, metadata } = await kv.getWithMetadata<PageMetadata>(key, 'text')
     if (value === null || typeof metadata?.storedAt !== 'number' || !metadata.etag) return null
-    return { text: value, storedAt: metadata.storedAt, etag: metadata.etag }
+    return { body: value, storedAt: metadata.storedAt, etag: metadata.etag }
   } catch (err) {
     log('warn', 'kv_read_failed', { requestId, key, error: errorText(err) })
     return null
@@ -35,7 +35,7 @@ export async function writePage(
   requestId: string,
 ): Promise<void> {
   try {
-    await kv.put(key, page.text, {
+    await kv.put(key, page.body, {
       metadata: { storedAt: page.storedAt, etag: page.etag } satisfies PageMetadata,
       expirationTtl: Math.max(KV_MIN_EXPIRATION_TTL, Math.ceil(keepSeconds)),
     })

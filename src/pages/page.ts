@@ -1,9 +1,10 @@
 /** A page as the cache keeps it: the upstream's validated bytes, when they were fetched, their ETag. */
 export interface CachedPage {
-  text: string
+  /** As the upstream sent it: text from the upstream or KV, bytes in the isolate's memory tier. */
+  body: string | Uint8Array<ArrayBuffer>
   /** When the page was fetched from the upstream, in epoch milliseconds on the gateway's clock. */
   storedAt: number
-  /** A strong validator of `text`, computed once when the page was fetched. */
+  /** A strong validator of `body`, computed once when the page was fetched. */
   etag: string
 }
 

@@ -2,7 +2,6 @@ import { AppError } from '../errors'
 import type { UpstreamSettings, UpstreamTrace } from '../upstream/client'
 import type { PageQuery } from '../upstream/query'
 import type { RequestDirectives } from './directives'
-import type { FetchPageRequest, FetchPageResult, PageSource } from './fetcher'
 import { type FreshnessPolicy, freshness, keepSeconds, ttlLeft } from './freshness'
 import type { CacheGeneration } from './generation'
 import { CACHE_NAME } from './headers'
@@ -10,6 +9,7 @@ import { cacheKey } from './key'
 import { readPage, writePage } from './kv'
 import type { MemoryLimits, MemoryPages } from './memory'
 import type { CachedPage } from './page'
+import type { FetchPageRequest, FetchPageResult, PageSource } from './source'
 
 /** The page cache's settings, from the worker's vars. */
 export interface PageSettings {
