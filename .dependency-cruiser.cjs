@@ -1,0 +1,85 @@
+// `npm run lint:deps`: the import rules of src/. Data flows one way, and so do imports:
+//   index.ts, app.ts (wiring)
+//   -> groups/, ops/ (route families)
+//   -> http/ (HTTP concerns), partners/ (keys, limits), config.ts
+//   -> pages/ (the page cache, as a Hono-free service)
+//   -> upstream/ (the Admin API client and its shapes)
+//   -> errors.ts, log.ts (leaves)
+// Type-only imports count too: a type lives with the concept it describes.
+/** @type {import('dependency-cruiser').IConfiguration} */
+module.exports = {
+  forbidden: [
+    {
+      name: 'no-circular',
+      severity: 'error',
+      comment: 'No import cycles, type-only imports included.',
+      from: {},
+      to: { circular: true },
+    },
+    {
+      name: 'leaves-import-nothing',
+      severity: 'error',
+      comment: 'errors.ts and log.ts sit below everything else.',
+      from: { path: '^src/(errors|log)\\.ts$' },
+      to: { path: '^src/', pathNot: '^src/(errors|log)\\.ts$' },
+    },
+    {
+      name: 'upstream-is-the-bottom',
+      severity: 'error',
+      from: { path: '^src/upstream/' },
+      to: { path: '^src/', pathNot: '^src/(upstream/|errors\\.ts$|log\\.ts$)' },
+    },
+    {
+      name: 'pages-see-only-upstream',
+      severity: 'error',
+      comment: 'The page cache is a service: no HTTP layer, no partners, no config parsing.',
+      from: { path: '^src/pages/' },
+      to: { path: '^src/', pathNot: '^src/(pages/|upstream/|errors\\.ts$|log\\.ts$)' },
+    },
+    {
+      name: 'pages-never-see-hono',
+      severity: 'error',
+      comment: "The cache never sees Hono's Context: it imports nothing from Hono.",
+      from: { path: '^src/pages/' },
+      to: { path: '(^|/)node_modules/(hono|@hono)/' },
+    },
+    {
+      name: 'partners-and-http-stay-below-routes',
+      severity: 'error',
+      from: { path: '^src/(partners|http)/|^src/config\\.ts$' },
+      to: { path: '^src/(groups|ops)/|^src/(app|index)\\.ts$' },
+    },
+    {
+      name: 'partners-and-http-are-independent',
+      severity: 'error',
+      comment: 'Each uses its own folder and the layers below the page cache, not the other.',
+      from: { path: '^src/(partners|http)/' },
+      to: { path: '^src/(partners/|http/|pages/|config\\.ts$)', pathNot: '^src/$1/' },
+    },
+    {
+      name: 'route-families-stay-apart',
+      severity: 'error',
+      comment: 'groups/ and ops/ do not import each other, nor the wiring above them.',
+      from: { path: '^src/(groups|ops)/' },
+      to: { path: '^src/(app|index)\\.ts$' },
+    },
+    {
+      name: 'groups-not-ops',
+      severity: 'error',
+      from: { path: '^src/groups/' },
+      to: { path: '^src/ops/' },
+    },
+    {
+      name: 'ops-not-groups',
+      severity: 'error',
+      from: { path: '^src/ops/' },
+      to: { path: '^src/groups/' },
+    },
+  ],
+  options: {
+    doNotFollow: { path: 'node_modules' },
+    tsPreCompilationDeps: true,
+    tsConfig: { fileName: 'tsconfig.json' },
+    enhancedResolveOptions: { exportsFields: ['exports'], conditionNames: ['import', 'default'] },
+  },
+}

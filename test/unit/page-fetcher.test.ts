@@ -1,0 +1,82 @@
+import { env } from 'cloudflare:workers'
+import { describe, expect, it } from 'vitest'
+import type { FetchPageRequest, FetchPageResult } from '../../src/pages/source'
+import { TEST_UPSTREAM_BASE_URL } from '../constants'
+import { upstream } from '../helpers'
+
+/** A request as the page service sends it, for the simulator behind the fetch spy. */
+function request(now: number, extra: Partial<FetchPageRequest> = {}): FetchPageRequest {
+  return {
+    query: { after: null, limit: 3, order: 'desc' },
+    upstream: {
+      baseUrl: TEST_UPSTREAM_BASE_URL,
+      timeoutMs: 1_000,
+      maxRetries: 0,
+      budgetMs: 2_000,
+      retryBaseMs: 5,
+    },
+    requestId: 'req-do',
+    now,
+    policy: { ttlSeconds: 60, staleWhileRevalidateSeconds: 300, staleIfErrorSeconds: 3_600 },
+    seenStoredAt: null,
+    fresh: false,
+    ...extra,
+  }
+}
+
+/** The Durable Object for a key of its own, called over RPC as the page source does. */
+function fetcher() {
+  const stub = env.PAGE_FETCHER.get(env.PAGE_FETCHER.idFromName(crypto.randomUUID()))
+  return (req: FetchPageRequest) => stub.fetchPage(req) as Promise<FetchPageResult>
+}
+
+describe('the page fetcher (Durable Object)', () => {
+  it('makes one upstream call for concurrent callers, and names exactly one leader', async () => {
+    const fetchPage = fetcher()
+    const now = Date.now()
+    const results = await Promise.all(Array.from({ length: 20 }, () => fetchPage(request(now))))
+    expect(upstream.requests).toHaveLength(1)
+    expect(results.every((r) => r.ok)).toBe(true)
+    expect(results.filter((r) => r.ok && r.leader)).toHaveLength(1)
+    // Only the leader's result carries the upstream call's trace, for its log line.
+    expect(results.filter((r) => r.trace !== null)).toHaveLength(1)
+  })
+
+  it('hands a page fetched moments ago to a late caller, but never one no newer than its own', async () => {
+    const fetchPage = fetcher()
+    const now = Date.now()
+    const first = await fetchPage(request(now))
+    if (!first.ok) throw new Error('expected a page')
+    const late = await fetchPage(request(now + 5_000))
+    expect(late).toMatchObject({ ok: true, leader: false, page: { storedAt: now } })
+    expect(upstream.requests).toHaveLength(1)
+
+    const holder = await fetchPage(request(now + 6_000, { seenStoredAt: now }))
+    expect(holder).toMatchObject({ ok: true, leader: true, page: { storedAt: now + 6_000 } })
+    expect(upstream.requests).toHaveLength(2)
+  })
+
+  it('shares a no-cache fetch only within a second of the last one', async () => {
+    const fetchPage = fetcher()
+    const now = Date.now()
+    await fetchPage(request(now))
+    await fetchPage(request(now + 500, { fresh: true }))
+    expect(upstream.requests).toHaveLength(1)
+    await fetchPage(request(now + 1_500, { fresh: true }))
+    expect(upstream.requests).toHaveLength(2)
+  })
+
+  it('shares a failure among concurrent callers, as plain data', async () => {
+    const fetchPage = fetcher()
+    upstream.sim.setFault({ kind: 'status', status: 503 })
+    const now = Date.now()
+    const results = await Promise.all(Array.from({ length: 5 }, () => fetchPage(request(now))))
+    expect(upstream.requests).toHaveLength(1)
+    for (const r of results) {
+      expect(r).toMatchObject({
+        ok: false,
+        error: { status: 502, body: { error: { code: 'upstream_error' } } },
+      })
+    }
+  })
+})
