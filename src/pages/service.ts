@@ -1,4 +1,5 @@
 import { AppError } from '../errors'
+import { log } from '../log'
 import type { UpstreamSettings, UpstreamTrace } from '../upstream/client'
 import type { PageQuery } from '../upstream/query'
 import type { RequestDirectives } from './directives'
@@ -162,7 +163,10 @@ function timedOut(ms: number): Promise<FetchPageResult> {
   )
 }
 
-/** The background half of stale-while-revalidate; the page's source keeps it to one at a time. */
+/**
+ * The background half of stale-while-revalidate; the page's source keeps it to one at a time.
+ * Nobody waits for it, so what stops it (a missing secret, say) is logged here.
+ */
 async function refresh(
   deps: PageDeps,
   key: string,
@@ -170,12 +174,21 @@ async function refresh(
   now: number,
   stale: CachedPage,
 ): Promise<void> {
-  const result = await deps.source.fetchPage(key, {
-    ...pageRequest(deps, query, now, true),
-    seenStoredAt: stale.storedAt,
-    fresh: false,
-  })
-  if (result.ok) await keep(deps, key, result.page, result.leader)
+  try {
+    const result = await deps.source.fetchPage(key, {
+      ...pageRequest(deps, query, now, true),
+      seenStoredAt: stale.storedAt,
+      fresh: false,
+    })
+    if (result.ok) await keep(deps, key, result.page, result.leader)
+  } catch (err) {
+    const detail = err instanceof AppError ? err.detail : undefined
+    log('warn', 'background_refresh_failed', {
+      requestId: deps.requestId,
+      key,
+      error: detail ?? (err instanceof Error ? err.message : 'unknown'),
+    })
+  }
 }
 
 /** Keeps a fetched page in this isolate's memory, and in KV if this caller led the fetch. */

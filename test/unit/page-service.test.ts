@@ -8,7 +8,7 @@ import { MemoryPages } from '../../src/pages/memory'
 import { getPage, type PageDeps, type PageSettings } from '../../src/pages/service'
 import type { FetchPageRequest, FetchPageResult, PageSource } from '../../src/pages/source'
 import type { PageQuery } from '../../src/upstream/query'
-import { failingKv } from '../helpers'
+import { failingKv, logs } from '../helpers'
 
 /** A query of its own per use, so no page of another case is found. */
 const query = (): PageQuery => ({ after: `group_${crypto.randomUUID()}`, limit: 5, order: 'asc' })
@@ -30,7 +30,10 @@ const T0 = 1_800_000_000_000
  * The page service with plain dependencies: real local KV, a fresh memory tier and generation, and
  * a page source that answers from a script and records what it was asked.
  */
-function service(answers: Array<'ok' | 502 | 404> = ['ok'], kv: KVNamespace = env.GROUPS_CACHE) {
+function service(
+  answers: Array<'ok' | 502 | 404 | 'misconfigured'> = ['ok'],
+  kv: KVNamespace = env.GROUPS_CACHE,
+) {
   const asked: FetchPageRequest[] = []
   const pending: Promise<unknown>[] = []
   let n = 0
@@ -38,6 +41,8 @@ function service(answers: Array<'ok' | 502 | 404> = ['ok'], kv: KVNamespace = en
     async fetchPage(_key, req) {
       asked.push(req)
       const answer = answers[Math.min(n++, answers.length - 1)] ?? 'ok'
+      if (answer === 'misconfigured')
+        throw AppError.misconfigured('The OPENAI_ADMIN_KEY secret is not set')
       if (answer === 'ok') {
         const body = `{"object":"list","data":[],"has_more":false,"next":null,"n":${n}}`
         return {
@@ -101,6 +106,22 @@ describe('the page service', () => {
     expect(asked[1]?.upstream.maxRetries).toBe(0)
     const fresh = await getPage(deps, QUERY, PLAIN, T0 + 91_000)
     expect(fresh.cacheStatus).toBe('hit; ttl=59')
+  })
+
+  it('logs a background refresh that could not run, and still serves the stale page', async () => {
+    const QUERY = query()
+    const { deps, settle } = service(['ok', 'misconfigured'])
+    await getPage(deps, QUERY, PLAIN, T0)
+    await settle()
+    const stale = await getPage(deps, QUERY, PLAIN, T0 + 90_000)
+    expect(stale.cacheStatus).toMatch(/detail=stale-while-revalidate$/)
+    await settle()
+    const line = logs.find((l) => l.includes('background_refresh_failed'))
+    expect(JSON.parse(line as string)).toMatchObject({
+      level: 'warn',
+      requestId: 'req-unit',
+      error: 'The OPENAI_ADMIN_KEY secret is not set',
+    })
   })
 
   it('stands in a page within stale-if-error for an upstream failure, but never for a refusal', async () => {
