@@ -31,7 +31,8 @@ const pageCacheHeaders = {
     schema: { type: 'string' as const },
   },
   'Cache-Control': {
-    description: 'Always `private`, with `max-age` the seconds this page stays fresh.',
+    description:
+      'Always `private`, with `max-age` the page\u2019s whole freshness lifetime (`CACHE_TTL_SECONDS`); `Age` says how much of it is spent, so what is left is max-age - Age (RFC 9111).',
     schema: { type: 'string' as const },
   },
   Age: {

@@ -48,6 +48,8 @@ export const docsRouter = new Hono<{ Bindings: Env }>()
 async function serveAsset(c: Context<{ Bindings: Env }>, request: Request) {
   // The worker runs first on every path (wrangler.toml), so these pass through its headers too.
   const asset = await c.env.ASSETS.fetch(request)
+  // No such file: the JSON 404 every other unknown path gets.
+  if (asset.status === 404) return c.notFound()
   // Through the context, so the request id and security headers are added like anywhere else.
   return c.newResponse(asset.body as ReadableStream, asset)
 }

@@ -4,18 +4,21 @@ import type { CachedPage } from './page'
 /** The cache's name in `Cache-Status` (RFC 9211). */
 export const CACHE_NAME = 'groups-gateway'
 
-/** The headers that say what a served page is and how fresh it is. */
+/**
+ * The headers that say what a served page is and how fresh it is. `max-age` is the page's whole
+ * freshness lifetime and `Age` how much of it is spent, so a client computes what is left as
+ * max-age - Age (RFC 9111, section 4.2.3) and never counts the age twice.
+ */
 export function pageHeaders(
   page: Pick<CachedPage, 'storedAt' | 'etag'>,
   now: number,
   policy: FreshnessPolicy,
   cacheStatus: string,
 ): Record<string, string> {
-  const age = ageSeconds(page.storedAt, now)
   return {
     ETag: page.etag,
     'Cache-Status': `${CACHE_NAME}; ${cacheStatus}`,
-    'Cache-Control': `private, max-age=${Math.max(0, policy.ttlSeconds - age)}`,
-    Age: String(age),
+    'Cache-Control': `private, max-age=${policy.ttlSeconds}`,
+    Age: String(ageSeconds(page.storedAt, now)),
   }
 }

@@ -20,9 +20,11 @@ export function unauthorized(): AppError {
   })
 }
 
-/** The key in an `Authorization: Bearer` header, or '' if there is none. */
+const BEARER = /^bearer +(\S+) *$/i
+
+/** The key in an `Authorization: Bearer` header (the scheme in any case, RFC 9110 11.1), or ''. */
 export function bearerKey(header: string | null | undefined): string {
-  return header?.startsWith('Bearer ') ? header.slice(7).trim() : ''
+  return (header && BEARER.exec(header)?.[1]) || ''
 }
 
 interface Lookup {

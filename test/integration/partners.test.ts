@@ -45,6 +45,17 @@ describe('partner keys', () => {
     expect(upstream.requests).toHaveLength(0)
   })
 
+  it.each(['bearer', 'BEARER', 'BeArEr'])(
+    'takes the scheme in any case (RFC 9110 11.1): %s',
+    async (scheme) => {
+      const res = await call(PATH, {
+        key: null,
+        init: { headers: { authorization: `${scheme} ${partner.key}` } },
+      })
+      expect(res.status).toBe(200)
+    },
+  )
+
   it('refuses a disabled partner the same way', async () => {
     const key = await createPartner('disabled-partner', { disabled: true })
     await expectUnauthorized(await call(PATH, { key }))

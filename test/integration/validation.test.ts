@@ -79,6 +79,24 @@ describe('query validation', () => {
 })
 
 describe('unknown routes and methods', () => {
+  it.each([
+    ['GET', '/docs/assets/swagger-ui-dist/no-such-file.js', 404],
+    ['GET', '/docs/assets/', 404],
+    ['GET', '/docs/nothing-here', 404],
+    ['POST', '/docs/init.js', 404],
+    ['POST', '/docs', 405],
+    ['DELETE', '/openapi.json', 405],
+    ['PUT', '/healthz', 405],
+    ['GET', '/v2/organization/groups', 404],
+  ])('answers %s %s with %i in the JSON error shape', async (method, path, status) => {
+    const res = await call(path, { key: null, init: { method } })
+    expect(res.status).toBe(status)
+    expect(res.headers.get('content-type')).toMatch(/^application\/json/)
+    const body = (await res.json()) as { error: Record<string, unknown> }
+    expect(Object.keys(body.error).sort()).toEqual(['code', 'message', 'param', 'type'])
+    expect(body.error.code).toBe(status === 404 ? 'unknown_url' : 'method_not_allowed')
+  })
+
   it('answers an unknown path with 404 in the error shape', async () => {
     const res = await call('/v1/organization/users')
     expect(res.status).toBe(404)
