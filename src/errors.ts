@@ -1,11 +1,14 @@
 import { z } from '@hono/zod-openapi'
 import type { Context, ErrorHandler, NotFoundHandler } from 'hono'
 import type { ContentfulStatusCode } from 'hono/utils/http-status'
+import type { LogLevel } from './log'
 
 declare module 'hono' {
   interface ContextVariableMap {
     /** What went wrong, for operators only: logged, never sent. */
     errorDetail: string
+    /** The request log line's level, when the status alone does not say it. */
+    logLevel: LogLevel
   }
 }
 
@@ -48,6 +51,7 @@ export interface SerializedError {
   body: ErrorBody
   headers: Record<string, string>
   detail?: string | undefined
+  level?: LogLevel | undefined
 }
 
 interface AppErrorInit {
@@ -60,6 +64,8 @@ interface AppErrorInit {
   detail?: string
   /** Sent as `x-should-retry`, which the official SDK obeys before its own rules. */
   shouldRetry?: boolean
+  /** The log line's level, if not the one its status implies (error for 5xx, info otherwise). */
+  level?: LogLevel
 }
 
 /**
@@ -71,6 +77,7 @@ export class AppError extends Error {
   readonly body: ErrorBody
   readonly headers: Record<string, string>
   readonly detail: string | undefined
+  readonly level: LogLevel | undefined
 
   constructor(status: ContentfulStatusCode, init: AppErrorInit) {
     super(init.message)
@@ -87,6 +94,7 @@ export class AppError extends Error {
     this.headers = { ...init.headers }
     if (init.shouldRetry !== undefined) this.headers['x-should-retry'] = String(init.shouldRetry)
     this.detail = init.detail
+    this.level = init.level
   }
 
   static invalidParam(param: string, message: string): AppError {
@@ -105,9 +113,25 @@ export class AppError extends Error {
     })
   }
 
+  /** The same error with another operator-only detail. */
+  withDetail(detail: string): AppError {
+    return new AppError(this.status, {
+      ...this.body.error,
+      headers: this.headers,
+      detail,
+      level: this.level,
+    })
+  }
+
   /** As plain data, to cross a Durable Object call. */
   toJSON(): SerializedError {
-    return { status: this.status, body: this.body, headers: this.headers, detail: this.detail }
+    return {
+      status: this.status,
+      body: this.body,
+      headers: this.headers,
+      detail: this.detail,
+      level: this.level,
+    }
   }
 
   /** An operator error (a missing secret, a malformed var): logged in full, generic to the caller. */
@@ -130,6 +154,7 @@ export const onError: ErrorHandler = function onError(err, c) {
   c.header('Cache-Control', 'no-store')
   if (err instanceof AppError) {
     if (err.detail) c.set('errorDetail', err.detail)
+    if (err.level) c.set('logLevel', err.level)
     return c.json(err.body, err.status, err.headers)
   }
   c.set('errorDetail', err instanceof Error ? `${err.name}: ${err.message}` : 'non-error thrown')

@@ -1,6 +1,6 @@
 import type { MiddlewareHandler } from 'hono'
 import { routePath } from 'hono/route'
-import { log } from '../log'
+import { type LogLevel, log } from '../log'
 import type { UpstreamTrace } from '../upstream/client'
 
 declare module 'hono' {
@@ -20,15 +20,26 @@ export interface RequestLogEntry {
   upstream?: UpstreamTrace
   ms: number
   detail?: string
+  /** When the status alone does not say it. */
+  level?: LogLevel
 }
 
 /**
  * The one JSON line per request: who (partner name, never a key), what, the outcome, what the
- * cache and the upstream did, and for failures the operator-only detail.
+ * cache and the upstream did, and for failures the operator-only detail. Its level: what the
+ * request's error said, else `error` for a 5xx, `warn` for a page served in place of a failing
+ * upstream (stale-if-error), `info` for the rest.
  */
 export function logRequest(entry: RequestLogEntry): void {
   const { upstream } = entry
-  log(entry.status >= 500 ? 'error' : 'info', 'request', {
+  const level =
+    entry.level ??
+    (entry.status >= 500
+      ? 'error'
+      : entry.cache?.includes('detail=stale-if-error')
+        ? 'warn'
+        : 'info')
+  log(level, 'request', {
     requestId: entry.requestId,
     partner: entry.partner,
     method: entry.method,
@@ -59,6 +70,7 @@ export function accessLog(): MiddlewareHandler {
       upstream: c.get('upstream'),
       ms: Date.now() - started,
       detail: c.get('errorDetail'),
+      level: c.get('logLevel'),
     })
   }
 }

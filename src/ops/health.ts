@@ -1,6 +1,9 @@
 import { createRoute, z } from '@hono/zod-openapi'
 import pkg from '../../package.json'
+import { readConfig } from '../config'
+import { AppError, ErrorSchema } from '../errors'
 import { createRouter } from '../http/router'
+import { readAdminKey } from '../upstream/client'
 
 const HealthSchema = z
   .object({
@@ -16,16 +19,43 @@ const health = createRoute({
   tags: ['Operations'],
   summary: 'Health check',
   description:
-    'Answers without authentication and without calling the upstream or KV: for load balancers and uptime checks.',
+    'Answers without authentication and without calling the upstream or KV: for load balancers and uptime checks. A gateway whose configuration is broken (a missing secret, a malformed var) is not healthy: it answers 503, and its log line says why.',
   security: [],
   responses: {
     200: {
-      description: 'The worker is up.',
+      description: 'The worker is up and configured.',
       content: { 'application/json': { schema: HealthSchema } },
+    },
+    503: {
+      description:
+        'The gateway is misconfigured (`code: gateway_misconfigured`); details only in its log.',
+      content: {
+        'application/json': {
+          schema: ErrorSchema,
+          example: {
+            error: {
+              message: 'The gateway is not configured correctly. Please contact its operators.',
+              type: 'server_error',
+              param: null,
+              code: 'gateway_misconfigured',
+            },
+          },
+        },
+      },
     },
   },
 })
 
-export const healthRouter = createRouter().openapi(health, (c) =>
-  c.json({ status: 'ok' as const, version: pkg.version }, 200, { 'Cache-Control': 'no-store' }),
-)
+export const healthRouter = createRouter().openapi(health, (c) => {
+  try {
+    // Both are checked where they are used too; here they only decide health. Neither reads KV.
+    readConfig(c.env)
+    readAdminKey(c.env)
+  } catch (err) {
+    if (!(err instanceof AppError)) throw err
+    throw new AppError(503, { ...err.body.error, detail: err.detail, shouldRetry: false })
+  }
+  return c.json({ status: 'ok' as const, version: pkg.version }, 200, {
+    'Cache-Control': 'no-store',
+  })
+})

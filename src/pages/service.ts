@@ -3,7 +3,7 @@ import { log } from '../log'
 import type { UpstreamSettings, UpstreamTrace } from '../upstream/client'
 import type { PageQuery } from '../upstream/query'
 import type { RequestDirectives } from './directives'
-import { type FreshnessPolicy, freshness, keepSeconds, ttlLeft } from './freshness'
+import { ageSeconds, type FreshnessPolicy, freshness, keepSeconds, ttlLeft } from './freshness'
 import type { CacheGeneration } from './generation'
 import { CACHE_NAME } from './headers'
 import { cacheKey } from './key'
@@ -56,6 +56,11 @@ export async function getPage(
   now: number,
 ): Promise<ServedPage> {
   const policy = deps.settings.freshness
+  if (directives.noCache && directives.onlyIfCached) {
+    throw notFromCache(
+      'The request asked for both no-cache and only-if-cached: a page fetched from the upstream that may not be fetched. Send one of them.',
+    )
+  }
   const generation = await deps.generation.current(deps.kv, now)
   // Unknown generation: a page from before a purge could come back, so no cache this time.
   const cacheable = generation !== null
@@ -67,19 +72,20 @@ export async function getPage(
     return { page: cached, cacheStatus: `hit; ttl=${ttlLeft(cached.storedAt, now, policy)}` }
   }
   if (cached && state === 'stale-while-revalidate') {
-    deps.waitUntil(refresh(deps, key, query, now, cached))
+    // only-if-cached: the page as a plain request would get it, but no upstream call at all.
+    if (!directives.onlyIfCached) deps.waitUntil(refresh(deps, key, query, now, cached))
     const ttl = ttlLeft(cached.storedAt, now, policy)
     return { page: cached, cacheStatus: `hit; ttl=${ttl}; detail=stale-while-revalidate` }
   }
   if (directives.onlyIfCached) {
-    throw new AppError(504, {
-      message:
-        'This page is not in the gateway\u2019s cache, and the request asked for only-if-cached.',
-      type: 'invalid_request_error',
-      code: 'not_cached',
-      headers: { 'Cache-Status': `${CACHE_NAME}; detail=only-if-cached` },
-      shouldRetry: false,
-    })
+    const servedFor = policy.ttlSeconds + policy.staleWhileRevalidateSeconds
+    throw notFromCache(
+      !cacheable
+        ? 'The gateway cannot read its cache right now, and the request asked for only-if-cached.'
+        : cached
+          ? `The gateway\u2019s copy of this page is ${ageSeconds(cached.storedAt, now)} seconds old, past the ${servedFor} seconds it serves a page without asking the upstream, and the request asked for only-if-cached.`
+          : 'This page is not in the gateway\u2019s cache, and the request asked for only-if-cached.',
+    )
   }
 
   const fwd = directives.noCache ? 'request' : cached ? 'stale' : 'uri-miss'
@@ -126,6 +132,19 @@ export async function getPage(
     ...error.body.error,
     headers: { ...error.headers, 'Cache-Status': `${CACHE_NAME}; fwd=${fwd}${fwdStatus}` },
     detail: error.detail,
+    level: error.level,
+  })
+}
+
+/** The 504 for an only-if-cached request the cache cannot answer: the client's own choice. */
+function notFromCache(message: string): AppError {
+  return new AppError(504, {
+    message,
+    type: 'invalid_request_error',
+    code: 'not_cached',
+    headers: { 'Cache-Status': `${CACHE_NAME}; detail=only-if-cached` },
+    shouldRetry: false,
+    level: 'info',
   })
 }
 

@@ -83,14 +83,20 @@ export async function fetchGroupsPage(
     req.trace.attempts = attempt + 1
     req.trace.ms = Date.now() - started
     if ('page' in outcome) return outcome.page
-    if (!outcome.retryable || attempt >= req.maxRetries) throw outcome.error
+    if (!outcome.retryable || attempt >= req.maxRetries) throw afterAttempts(outcome.error, attempt)
     const wait = outcome.retryAfterMs ?? backoff(req.retryBaseMs, attempt)
     const minAttempt = Math.min(req.timeoutMs, MIN_ATTEMPT_MS)
     if (wait > MAX_HONORED_RETRY_AFTER_MS || Date.now() + wait + minAttempt > deadline) {
-      throw outcome.error
+      throw afterAttempts(outcome.error, attempt)
     }
     await new Promise((resolve) => setTimeout(resolve, wait))
   }
+}
+
+/** The final error, its detail saying how many attempts were made. */
+function afterAttempts(error: AppError, attempt: number): AppError {
+  const attempts = `${attempt + 1} ${attempt === 0 ? 'attempt' : 'attempts'}`
+  return error.withDetail(`${error.detail ?? `upstream answered ${error.status}`} (${attempts})`)
 }
 
 function backoff(baseMs: number, attempt: number): number {
@@ -139,7 +145,7 @@ async function attemptOnce(
             message: 'The gateway could not reach the upstream API. Please retry.',
             type: 'server_error',
             code: 'upstream_unreachable',
-            detail: `upstream network error: ${errorName(err)}`,
+            detail: `upstream network error: ${errorText(err)}`,
             shouldRetry: true,
             headers: { 'Retry-After': '1' },
           }),
@@ -229,6 +235,8 @@ function upstreamError(res: Response, text: string): AppError {
       message: `The upstream API is rate limiting the gateway. Please retry after ${retryAfter} ${retryAfter === 1 ? 'second' : 'seconds'}.`,
       type: 'rate_limit_error',
       code: 'rate_limit_exceeded',
+      // The upstream's quota is the gateway's, not the partner's: operators should see it.
+      level: 'warn',
       // `retry-after-ms` as well, when known: the official SDK prefers its precision.
       headers: {
         'Retry-After': String(retryAfter),
@@ -299,6 +307,7 @@ export function retryAfterSeconds(headers: Headers, now = Date.now()): number {
   )
 }
 
-function errorName(err: unknown): string {
-  return err instanceof Error ? err.name : 'unknown'
+/** A network error's name and message: workerd's say what failed, and never hold a header. */
+function errorText(err: unknown): string {
+  return err instanceof Error ? `${err.name}: ${err.message}` : 'unknown'
 }

@@ -105,6 +105,15 @@ describe('the contract, for people and generators', () => {
     for (const [name, schema] of Object.entries(doc.components.schemas)) walk(schema, name)
   })
 
+  it('pre-fills no request header in Swagger UI: they bypass the cache', () => {
+    const op = committed.paths['/v1/organization/groups'].get
+    const headers = op.parameters.filter((p) => p.in === 'header')
+    expect(headers.map((p) => p.name).sort()).toEqual(['cache-control', 'if-none-match'])
+    for (const p of headers) {
+      expect(JSON.stringify(p), p.name).not.toMatch(/"examples?"/)
+    }
+  })
+
   it('gives an example for the list and for each error, and documents response headers', () => {
     const responses = doc.paths['/v1/organization/groups']?.get?.responses as Record<string, Json>
     for (const [status, response] of Object.entries(responses)) {

@@ -24,6 +24,12 @@ async function storePage() {
   return { t0, text: await res.text(), etag: res.headers.get('etag') as string }
 }
 
+/** The last request's log line, parsed. */
+function requestLine(): Record<string, unknown> {
+  const lines = logs.filter((l) => l.includes('"event":"request"'))
+  return JSON.parse(lines.at(-1) as string)
+}
+
 const inAMinute = () => new Date(Date.now() + 60_000).toUTCString()
 
 const UPSTREAM_FAULTS: [string, Fault, number, string, string | null][] = [
@@ -402,12 +408,79 @@ describe('request directives', () => {
     expect(upstream.requests).toHaveLength(0)
   })
 
-  it('only-if-cached on a miss gets a 504 and never calls the upstream', async () => {
+  it('only-if-cached on a miss gets a 504 that says so, logged as info, and never calls the upstream', async () => {
     const res = await call(PATH, { init: { headers: { 'cache-control': 'only-if-cached' } } })
     expect(res.status).toBe(504)
-    expect(((await res.json()) as ErrorBody).error.code).toBe('not_cached')
+    const { error } = (await res.json()) as ErrorBody
+    expect(error.code).toBe('not_cached')
+    expect(error.message).toMatch(/not in the gateway’s cache/)
     expect(res.headers.get('x-should-retry')).toBe('false')
     expect(upstream.requests).toHaveLength(0)
+    expect(requestLine()).toMatchObject({ level: 'info', status: 504 })
+  })
+
+  it('only-if-cached gets a page within stale-while-revalidate, with no upstream call at all', async () => {
+    const { t0, text } = await storePage()
+    const res = await call(PATH, {
+      now: () => t0 + 90 * SECOND,
+      init: { headers: { 'cache-control': 'only-if-cached' } },
+    })
+    expect(res.status).toBe(200)
+    expect(await res.text()).toBe(text)
+    expect(res.headers.get('cache-status')).toMatch(/detail=stale-while-revalidate$/)
+    // `call` waited for any background work: there was none.
+    expect(upstream.requests).toHaveLength(0)
+  })
+
+  it('only-if-cached on a page past stale-while-revalidate gets a 504 that says the page is stale', async () => {
+    const { t0 } = await storePage()
+    const res = await call(PATH, {
+      now: () => t0 + STALE_IF_ERROR_AGE,
+      init: { headers: { 'cache-control': 'only-if-cached' } },
+    })
+    expect(res.status).toBe(504)
+    const { error } = (await res.json()) as ErrorBody
+    expect(error.code).toBe('not_cached')
+    expect(error.message).toMatch(/copy of this page is 400 seconds old, past the 360 seconds/)
+    expect(upstream.requests).toHaveLength(0)
+  })
+
+  it('no-cache with only-if-cached gets a 504 that says why', async () => {
+    await storePage()
+    const res = await call(PATH, {
+      init: { headers: { 'cache-control': 'no-cache, only-if-cached' } },
+    })
+    expect(res.status).toBe(504)
+    const { error } = (await res.json()) as ErrorBody
+    expect(error.message).toMatch(/both no-cache and only-if-cached/)
+    expect(upstream.requests).toHaveLength(0)
+  })
+})
+
+describe('log levels', () => {
+  it('warns when a stale page stands in for a failing upstream', async () => {
+    const { t0 } = await storePage()
+    upstream.sim.setFault({ kind: 'status', status: 503 })
+    const res = await call(PATH, { now: () => t0 + STALE_IF_ERROR_AGE })
+    expect(res.status).toBe(200)
+    expect(requestLine()).toMatchObject({ level: 'warn', status: 200, upstreamStatus: 503 })
+  })
+
+  it('warns when it relays the upstream rate limiting the gateway', async () => {
+    upstream.sim.setFault({ kind: 'rate_limit', retryAfter: '30' })
+    const res = await call(PATH)
+    expect(res.status).toBe(429)
+    expect(requestLine()).toMatchObject({ level: 'warn', status: 429, upstreamStatus: 429 })
+  })
+
+  it('names the attempts made and the cause of an upstream failure', async () => {
+    upstream.sim.setFault({ kind: 'drop' })
+    const res = await call(PATH, { env: { ...env, UPSTREAM_MAX_RETRIES: '2' } })
+    expect(res.status).toBe(502)
+    expect(requestLine()).toMatchObject({
+      level: 'error',
+      detail: 'upstream network error: TypeError: Network connection lost. (3 attempts)',
+    })
   })
 })
 

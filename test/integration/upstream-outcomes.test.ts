@@ -195,3 +195,31 @@ describe('a failing KV', () => {
     expect(await env.GROUPS_CACHE.get(KEY)).toBe(good)
   })
 })
+
+describe('/healthz', () => {
+  it('is healthy when configured', async () => {
+    const res = await call('/healthz', { key: null })
+    expect(res.status).toBe(200)
+    expect(await res.json()).toMatchObject({ status: 'ok' })
+  })
+
+  it.each([
+    ['a missing admin key', { OPENAI_ADMIN_KEY: '' }, /OPENAI_ADMIN_KEY secret is not set/],
+    ['a malformed var', { CACHE_TTL_SECONDS: 'soon' }, /CACHE_TTL_SECONDS must be an integer/],
+    [
+      'a plain-text upstream',
+      { OPENAI_BASE_URL: 'http://api.example' },
+      /OPENAI_BASE_URL must use https/,
+    ],
+  ])('answers 503 in generic words for %s, and logs why', async (_, vars, why) => {
+    const res = await call('/healthz', { key: null, env: { ...env, ...vars } as Env })
+    expect(res.status).toBe(503)
+    const { error } = (await res.json()) as { error: Record<string, string> }
+    expect(error).toMatchObject({ type: 'server_error', code: 'gateway_misconfigured' })
+    expect(error.message).toBe(
+      'The gateway is not configured correctly. Please contact its operators.',
+    )
+    expect(logs.join('\n')).toMatch(why)
+    expect(upstream.requests).toHaveLength(0)
+  })
+})
