@@ -16,6 +16,8 @@ export type Fault = { count?: number } & (
   | { kind: 'drift' }
   | { kind: 'drop' }
   | { kind: 'unauthorized' }
+  /** A 200 whose body goes on for `bytes` (valid JSON never closes), or forever without it. */
+  | { kind: 'oversize'; bytes?: number }
 )
 
 export interface SimulatorOptions {
@@ -198,6 +200,11 @@ export class UpstreamSimulator {
         )
       case 'drop':
         throw new DroppedConnection()
+      case 'oversize':
+        return new Response(endlessPage(fault.bytes ?? Number.POSITIVE_INFINITY), {
+          status: 200,
+          headers: { 'content-type': 'application/json', 'x-request-id': requestId },
+        })
       case 'unauthorized':
         return null
     }
@@ -264,5 +271,26 @@ function sleep(ms: number, signal: AbortSignal | null | undefined): Promise<void
       if (timer !== undefined) clearTimeout(timer)
       reject(signal.reason)
     })
+  })
+}
+
+/** A page that opens and never closes: groups for `bytes` bytes, in 64 KiB chunks, or forever. */
+function endlessPage(bytes: number): ReadableStream<Uint8Array> {
+  const group = new TextEncoder().encode(
+    '{"object":"group","id":"group_endless","name":"Endless","created_at":1711471533,"is_scim_managed":false,"group_type":"group"},',
+  )
+  const chunk = new Uint8Array(64 * 1024)
+  for (let i = 0; i + group.length <= chunk.length; i += group.length) chunk.set(group, i)
+  let sent = 0
+  return new ReadableStream({
+    start(controller) {
+      controller.enqueue(new TextEncoder().encode('{"object":"list","data":['))
+    },
+    pull(controller) {
+      if (sent >= bytes) return controller.close()
+      const part = chunk.subarray(0, Math.min(chunk.length, bytes - sent))
+      sent += part.length
+      controller.enqueue(part)
+    },
   })
 }

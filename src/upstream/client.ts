@@ -51,6 +51,35 @@ export function readAdminKey(env: { OPENAI_ADMIN_KEY?: string }): string {
   return key.trim()
 }
 
+/**
+ * The most of an upstream body the gateway reads: a page of 1,000 groups is about 200 KB, so
+ * anything past this is not a page, and reading it would only spend the isolate's memory.
+ */
+export const MAX_BODY_BYTES = 4 * 1024 * 1024
+
+/** A body as text, or null (and the rest of the body abandoned) once it passes `cap` bytes. */
+async function readCapped(res: Response, cap: number): Promise<string | null> {
+  if (Number(res.headers.get('content-length')) > cap) {
+    await res.body?.cancel()
+    return null
+  }
+  if (!res.body) return ''
+  const reader = res.body.getReader()
+  const decoder = new TextDecoder()
+  let text = ''
+  let bytes = 0
+  for (;;) {
+    const { done, value } = await reader.read()
+    if (done) return text + decoder.decode()
+    bytes += value.byteLength
+    if (bytes > cap) {
+      await reader.cancel()
+      return null
+    }
+    text += decoder.decode(value, { stream: true })
+  }
+}
+
 /** Statuses about the caller's own query, relayed with their message and `param`. */
 const RELAYED_CLIENT_ERRORS = new Set([400, 404, 422])
 const RETRYABLE_STATUSES = new Set([408, 409, 429])
@@ -126,7 +155,13 @@ async function attemptOnce(
       redirect: 'manual',
     })
     // The timeout also bounds reading the body: a server may stall mid-response.
-    text = await res.text()
+    const body = await readCapped(res, MAX_BODY_BYTES)
+    if (body === null) {
+      Object.assign(req.trace, { outcome: 'response', status: res.status } satisfies UpstreamTrace)
+      const error = invalidResponse(`upstream body exceeds ${MAX_BODY_BYTES} bytes`)
+      return { error, retryable: false, retryAfterMs: null }
+    }
+    text = body
   } catch (err) {
     const timedOut = signal.aborted
     req.trace.outcome = timedOut ? 'timeout' : 'network_error'

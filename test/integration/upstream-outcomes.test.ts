@@ -169,6 +169,54 @@ describe('upstream outcomes', () => {
   })
 })
 
+describe('upstream body bound', () => {
+  it.each([
+    ['an endless body', { kind: 'oversize' } as const],
+    ['a 5 MiB body', { kind: 'oversize', bytes: 5 * 1024 * 1024 } as const],
+  ])(
+    'refuses %s past 4 MiB with a 502, nothing stored, long before the timeout',
+    async (_, fault) => {
+      upstream.sim.setFault(fault)
+      const started = Date.now()
+      const res = await call(PATH)
+      expect(res.status).toBe(502)
+      expect((await errorOf(res)).code).toBe('upstream_invalid_response')
+      expect(Date.now() - started).toBeLessThan(2_000)
+      expect(
+        (await env.GROUPS_CACHE.list()).keys.filter((k) => k.name !== 'groups:generation'),
+      ).toEqual([])
+      expect(logs.join('\n')).toMatch(/upstream body exceeds 4194304 bytes/)
+    },
+  )
+
+  it('refuses a declared Content-Length past the bound without reading the body', async () => {
+    upstream.sim.fetch = async () =>
+      new Response('{}', { headers: { 'content-length': String(5 * 1024 * 1024) } })
+    const res = await call(PATH)
+    expect(res.status).toBe(502)
+    expect((await errorOf(res)).code).toBe('upstream_invalid_response')
+  })
+
+  it('reads a page just under the bound', async () => {
+    const big = { object: 'list', data: [] as unknown[], has_more: false, next: null }
+    const group = {
+      object: 'group',
+      id: 'g',
+      name: 'x'.repeat(1000),
+      created_at: 1,
+      is_scim_managed: false,
+      group_type: 'group',
+    }
+    big.data = Array(Math.floor((3.9 * 1024 * 1024) / (JSON.stringify(group).length + 1))).fill(
+      group,
+    )
+    upstream.sim.fetch = async () => Response.json(big)
+    const res = await call(PATH)
+    expect(res.status).toBe(200)
+    expect((await res.text()).length).toBe(JSON.stringify(big).length)
+  })
+})
+
 describe('a failing KV', () => {
   const kvFailing = { get: 'read', put: 'write', both: 'both' } as const
 
