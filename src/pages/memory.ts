@@ -8,23 +8,31 @@ export interface MemoryLimits {
 const encoder = new TextEncoder()
 
 /**
+ * What an entry costs beyond its page's bytes, key and ETag: the page object, its Map entry and
+ * the typed array's header, rounded up (V8 objects of this shape take about 150 bytes).
+ */
+export const ENTRY_OVERHEAD_BYTES = 256
+
+type HotPage = CachedPage & { body: Uint8Array<ArrayBuffer> }
+
+/**
  * The per-isolate tier in front of KV: least recently used pages, bounded by count and by bytes.
  * It holds what KV holds, with the same `storedAt`, so the same freshness rules apply to both; a
  * page here is kept once, as the bytes a hit serves, so it costs neither a KV read nor an encode.
  * Isolates never share it, and lose it when they are evicted: KV stays the cache of record.
  */
 export class MemoryPages {
-  private readonly entries = new Map<string, CachedPage & { body: Uint8Array<ArrayBuffer> }>()
+  private readonly entries = new Map<string, { page: HotPage; size: number }>()
   private bytes = 0
 
   get(key: string): CachedPage | undefined {
-    const page = this.entries.get(key)
-    if (page) {
+    const entry = this.entries.get(key)
+    if (entry) {
       // Most recently used last: eviction takes from the front.
       this.entries.delete(key)
-      this.entries.set(key, page)
+      this.entries.set(key, entry)
     }
-    return page
+    return entry?.page
   }
 
   /**
@@ -32,19 +40,26 @@ export class MemoryPages {
    * it (off, or the page larger than the whole tier: then the page is returned as it came).
    */
   set(key: string, page: CachedPage, limits: MemoryLimits): CachedPage {
-    const current = this.entries.get(key)
+    const current = this.entries.get(key)?.page
     if (current && current.storedAt >= page.storedAt) return current
     if (limits.maxEntries === 0) return page
     const body = typeof page.body === 'string' ? encoder.encode(page.body) : page.body
-    if (body.byteLength > limits.maxBytes) return page
-    const hot = { ...page, body: body as Uint8Array<ArrayBuffer> }
+    // Every byte the entry holds: the page's bytes, its key and ETag (one byte a character: both
+    // are ASCII), and the objects around them.
+    const size = body.byteLength + key.length + page.etag.length + ENTRY_OVERHEAD_BYTES
+    if (size > limits.maxBytes) return page
+    const hot: HotPage = {
+      body: body as Uint8Array<ArrayBuffer>,
+      storedAt: page.storedAt,
+      etag: page.etag,
+    }
     this.delete(key)
-    this.entries.set(key, hot)
-    this.bytes += body.byteLength
+    this.entries.set(key, { page: hot, size })
+    this.bytes += size
     for (const [oldest, old] of this.entries) {
       if (this.entries.size <= limits.maxEntries && this.bytes <= limits.maxBytes) break
       this.entries.delete(oldest)
-      this.bytes -= old.body.byteLength
+      this.bytes -= old.size
     }
     return hot
   }
@@ -54,9 +69,9 @@ export class MemoryPages {
   }
 
   private delete(key: string): void {
-    const page = this.entries.get(key)
-    if (!page) return
+    const entry = this.entries.get(key)
+    if (!entry) return
     this.entries.delete(key)
-    this.bytes -= page.body.byteLength
+    this.bytes -= entry.size
   }
 }
