@@ -12,6 +12,7 @@ import { operatorRouter } from './ops/operator'
 import { CacheGeneration } from './pages/generation'
 import { MemoryPages } from './pages/memory'
 import { PartnerDirectory } from './partners/directory'
+import { FailedAuthLimiter } from './partners/failures'
 import { PartnerLimiter } from './partners/limiter'
 import { partnerAuth, partnerRateLimit } from './partners/middleware'
 
@@ -19,6 +20,7 @@ import { partnerAuth, partnerRateLimit } from './partners/middleware'
 export interface AppState extends PageState {
   partners: PartnerDirectory
   limiter: PartnerLimiter
+  failures: FailedAuthLimiter
 }
 
 /** A fresh isolate's state; tests replace the clock or the limiter. */
@@ -29,6 +31,7 @@ export function createState(options: Partial<Pick<AppState, 'now' | 'limiter'>> 
     generation: new CacheGeneration(),
     partners: new PartnerDirectory(),
     limiter: options.limiter ?? new PartnerLimiter(),
+    failures: new FailedAuthLimiter(),
   }
 }
 
@@ -60,7 +63,11 @@ export function createApp(state: AppState = createState()) {
 
   app.route('/', operatorRouter(state.generation, state.now))
 
-  app.use('/v1/*', partnerAuth(state.partners, state.now), partnerRateLimit(state.limiter))
+  app.use(
+    '/v1/*',
+    partnerAuth(state.partners, state.failures, state.now),
+    partnerRateLimit(state.limiter),
+  )
   app.route('/', groupsRouter(state))
 
   app.notFound(notFound)

@@ -106,3 +106,37 @@ export function failingKv(fail: 'read' | 'write' | 'both'): KVNamespace {
     },
   })
 }
+
+/**
+ * Local windows are clock-aligned: runs `attempt` (which must use a partner of its own) again, once,
+ * if a window boundary fell inside it, so a refusal it expects is not lost to a new window.
+ */
+export async function withinOneWindow<T>(
+  periodSeconds: number,
+  attempt: () => Promise<T>,
+): Promise<T> {
+  const window = () => Math.floor(Date.now() / (periodSeconds * 1000))
+  for (let i = 0; i < 2; i++) {
+    const started = window()
+    const result = await attempt()
+    if (window() === started) return result
+  }
+  throw new Error('two window boundaries in a row: the run is far slower than expected')
+}
+
+/** A KV namespace that counts its reads (`get`), for tests that bound them. */
+export function countingReads(target: KVNamespace): { kv: KVNamespace; reads: number } {
+  const counter = { kv: target, reads: 0 }
+  counter.kv = new Proxy(target, {
+    get(t, prop) {
+      const value = Reflect.get(t, prop)
+      if (typeof value !== 'function') return value
+      if (prop !== 'get') return value.bind(t)
+      return (...args: unknown[]) => {
+        counter.reads++
+        return value.apply(t, args)
+      }
+    },
+  })
+  return counter
+}

@@ -57,9 +57,11 @@ export class PartnerDirectory {
     const partner = PARTNER_KEY_PATTERN.test(key)
       ? await readPartner(kv, await digestKey(key))
       : null
-    const map = partner ? this.lookups : this.refusals
+    const [map, other] = partner ? [this.lookups, this.refusals] : [this.refusals, this.lookups]
     if (map.size >= MAX_CACHED_LOOKUPS) map.clear()
     map.set(key, { partner, expires: now + PARTNER_LOOKUP_TTL_MS })
+    // A key is in one map at a time: an expired entry in the other would hide this one from peek.
+    other.delete(key)
     return partner
   }
 }

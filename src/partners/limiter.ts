@@ -46,22 +46,9 @@ export class PartnerLimiter {
     now: number,
     requestId: string,
   ): Promise<RateDecision> {
-    let allowed = true
-    try {
-      // A native wait, never cleared: a timer left pending ends with the request, and costs less
-      // than arming and clearing one.
-      const answer = await Promise.race([
-        binding.limit({ key: partner.name }),
-        scheduler.wait(this.timeoutMs).then(() => TIMED_OUT),
-      ])
-      if (answer === TIMED_OUT) {
-        limiterFailed(partner, requestId, `no answer within ${this.timeoutMs} ms`)
-      } else {
-        allowed = answer.success
-      }
-    } catch (err) {
-      limiterFailed(partner, requestId, err instanceof Error ? err.message : 'unknown')
-    }
+    const answer = await askBinding(binding, partner.name, this.timeoutMs)
+    if (typeof answer === 'string') limiterFailed(partner.name, requestId, answer)
+    const allowed = answer !== false
     return this.decide(partner, now, allowed)
   }
 
@@ -85,8 +72,30 @@ export class PartnerLimiter {
   }
 }
 
-function limiterFailed(partner: Partner, requestId: string, error: string): void {
-  log('warn', 'rate_limiter_failed', { requestId, partner: partner.name, error })
+/**
+ * Asks a rate limiting binding about a key, waiting at most `timeoutMs`: its answer, or why there
+ * is none (the caller then lets the request through and logs it).
+ */
+export async function askBinding(
+  binding: RateLimit,
+  key: string,
+  timeoutMs: number,
+): Promise<boolean | string> {
+  try {
+    // A native wait, never cleared: a timer left pending ends with the request, and costs less
+    // than arming and clearing one.
+    const answer = await Promise.race([
+      binding.limit({ key }),
+      scheduler.wait(timeoutMs).then(() => TIMED_OUT),
+    ])
+    return answer === TIMED_OUT ? `no answer within ${timeoutMs} ms` : answer.success
+  } catch (err) {
+    return err instanceof Error ? err.message : 'unknown'
+  }
+}
+
+function limiterFailed(partner: string, requestId: string, error: string): void {
+  log('warn', 'rate_limiter_failed', { requestId, partner, error })
 }
 
 /** The IETF `RateLimit-Policy` and `RateLimit` fields for a decision. */

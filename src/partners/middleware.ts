@@ -1,8 +1,9 @@
 import type { MiddlewareHandler } from 'hono'
 import { bearerKey, type PartnerDirectory, unauthorized } from './directory'
+import { type FailedAuthLimiter, tooManyFailures } from './failures'
 import { PARTNER_KEY_PATTERN } from './keys'
 import { type PartnerLimiter, rateLimited, rateLimitHeaders } from './limiter'
-import type { Partner } from './model'
+import { AUTH_FAILURES, type Partner } from './model'
 
 declare module 'hono' {
   interface ContextVariableMap {
@@ -11,16 +12,40 @@ declare module 'hono' {
   }
 }
 
-/** Requires `Authorization: Bearer <partner key>` of a known, enabled partner. */
+/**
+ * Requires `Authorization: Bearer <partner key>` of a known, enabled partner. A key this isolate
+ * knows costs nothing more; any other is looked up once per lookup period, and every refusal
+ * counts against the client's address (see `FailedAuthLimiter`).
+ */
 export function partnerAuth(
   directory: PartnerDirectory,
+  failures: FailedAuthLimiter,
   now: () => number,
 ): MiddlewareHandler<{ Bindings: Env }> {
   return async function partnerAuthMiddleware(c, next) {
     const key = bearerKey(c.req.header('authorization'))
-    if (!PARTNER_KEY_PATTERN.test(key)) throw unauthorized()
-    const partner = await directory.find(c.env.PARTNERS, key, now())
-    if (!partner) throw unauthorized()
+    const t = now()
+    let partner = directory.peek(key, t)
+    if (!partner) {
+      const address = c.req.header('cf-connecting-ip') ?? 'unknown'
+      const blocked = failures.blocked(address, Date.now())
+      if (blocked) throw tooManyFailures(blocked)
+      // A malformed key (the admin key included) or a refusal this isolate remembers: no lookup.
+      if (partner === undefined && PARTNER_KEY_PATTERN.test(key)) {
+        partner = await directory.find(c.env.PARTNERS, key, t)
+      }
+      if (!partner) {
+        const { binding, periodSeconds } = AUTH_FAILURES
+        const seconds = await failures.failed(
+          address,
+          c.env[binding],
+          periodSeconds,
+          Date.now(),
+          c.get('requestId'),
+        )
+        throw seconds ? tooManyFailures(seconds) : unauthorized()
+      }
+    }
     c.set('partner', partner)
     await next()
   }

@@ -31,3 +31,10 @@ export const TIERS: Record<TierName, Tier> = {
 }
 
 export const DEFAULT_TIER: TierName = 'standard'
+
+/** Failed authentication per client address (mirrors its binding in wrangler.toml, like the tiers). */
+export const AUTH_FAILURES = {
+  binding: 'RATE_LIMIT_AUTH_FAILURES',
+  limit: 30,
+  periodSeconds: 60,
+} as const

@@ -3,7 +3,16 @@ import { describe, expect, it } from 'vitest'
 import { PARTNER_LOOKUP_TTL_MS } from '../../src/partners/directory'
 import { digestKey, storageKey } from '../../src/partners/keys'
 import { TEST_ADMIN_KEY } from '../constants'
-import { call, createGateway, createPartner, logs, partner, upstream } from '../helpers'
+import {
+  call,
+  countingReads,
+  createGateway,
+  createPartner,
+  logs,
+  partner,
+  upstream,
+  withinOneWindow,
+} from '../helpers'
 
 const PATH = '/v1/organization/groups?limit=1'
 
@@ -74,6 +83,19 @@ describe('partner keys', () => {
     await expectUnauthorized(await call(PATH, { app }))
     // A fresh isolate refuses it at once.
     await expectUnauthorized(await call(PATH))
+  })
+
+  it('looks a revoked key up at most once per lookup period, however often it comes', async () => {
+    let t = Date.now()
+    const partners = countingReads(env.PARTNERS)
+    const counting = { ...env, PARTNERS: partners.kv } as Env
+    const app = createGateway({ now: () => t })
+    expect((await call(PATH, { app, env: counting })).status).toBe(200)
+    await env.PARTNERS.delete(storageKey(await digestKey(partner.key)))
+    t += PARTNER_LOOKUP_TTL_MS
+    for (let i = 0; i < 10; i++) await expectUnauthorized(await call(PATH, { app, env: counting }))
+    // One read when the key was first seen, one when its lookup expired: then the refusal is kept.
+    expect(partners.reads).toBe(2)
   })
 
   it('answers 503 when partner records cannot be read, and lets nobody in', async () => {
@@ -240,5 +262,50 @@ describe('a surface safe to expose', () => {
     })
     expect(lines[1]).toMatchObject({ partner: partner.name, status: 400, upstreamStatus: null })
     expect(lines[2]).toMatchObject({ partner: null, status: 401 })
+  })
+})
+
+describe('failed authentication, per client address', () => {
+  const madeUp = () => `gwp_${crypto.randomUUID().replaceAll('-', '').padEnd(43, 'x')}`
+
+  it('refuses an address past 30 failures with 429 until the window ends, without KV reads', async () => {
+    const { statuses, reads, retryAfter, other, known } = await withinOneWindow(60, async () => {
+      const address = `203.0.113.${Math.floor(Math.random() * 250)}`
+      const partners = countingReads(env.PARTNERS)
+      const counting = { ...env, PARTNERS: partners.kv } as Env
+      const app = createGateway()
+      // The partner's own key, known to this isolate before the flood.
+      const headers = { 'cf-connecting-ip': address }
+      expect((await call(PATH, { app, init: { headers } })).status).toBe(200)
+      partners.reads = 0
+      const statuses: number[] = []
+      let retryAfter = ''
+      for (let i = 0; i < 35; i++) {
+        const res = await call(PATH, { app, env: counting, key: madeUp(), init: { headers } })
+        statuses.push(res.status)
+        if (res.status === 429) retryAfter = res.headers.get('retry-after') ?? ''
+      }
+      const other = await call(PATH, {
+        app,
+        key: madeUp(),
+        init: { headers: { 'cf-connecting-ip': '198.51.100.7' } },
+      })
+      const known = await call(PATH, { app, init: { headers } })
+      return {
+        statuses,
+        reads: partners.reads,
+        retryAfter,
+        other: other.status,
+        known: known.status,
+      }
+    })
+    expect(statuses).toEqual([...Array(30).fill(401), ...Array(5).fill(429)])
+    // Each made-up key read once, and none once the address was refused.
+    expect(reads).toBe(31)
+    expect(Number(retryAfter)).toBeGreaterThanOrEqual(1)
+    expect(Number(retryAfter)).toBeLessThanOrEqual(60)
+    expect(other).toBe(401)
+    expect(known).toBe(200)
+    expect(upstream.requests.length).toBeLessThanOrEqual(1)
   })
 })

@@ -1,23 +1,9 @@
 import { describe, expect, it } from 'vitest'
 import { PartnerLimiter } from '../../src/partners/limiter'
 import { TIERS } from '../../src/partners/model'
-import { call, createGateway, createPartner, logs, upstream } from '../helpers'
+import { call, createGateway, createPartner, logs, upstream, withinOneWindow } from '../helpers'
 
 const PATH = '/v1/organization/groups?limit=5'
-
-/**
- * Local windows are clock-aligned: runs `attempt` (which must use a partner of its own) again, once,
- * if a window boundary fell inside it, so a refusal it expects is not lost to a new window.
- */
-async function withinOneWindow<T>(periodSeconds: number, attempt: () => Promise<T>): Promise<T> {
-  const window = () => Math.floor(Date.now() / (periodSeconds * 1000))
-  for (let i = 0; i < 2; i++) {
-    const started = window()
-    const result = await attempt()
-    if (window() === started) return result
-  }
-  throw new Error('two window boundaries in a row: the run is far slower than expected')
-}
 
 /**
  * The limiter as in production, but waiting as long as it takes for Miniflare's binding (a Durable

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { TIERS } from '../../src/partners/model'
+import { AUTH_FAILURES, TIERS } from '../../src/partners/model'
 import wranglerToml from '../../wrangler.toml?raw'
 
 describe('rate-limit tiers', () => {
@@ -10,11 +10,9 @@ describe('rate-limit tiers', () => {
       limit: Number(/limit\s*=\s*(\d+)/.exec(block)?.[1]),
       periodSeconds: Number(/period\s*=\s*(\d+)/.exec(block)?.[1]),
     }))
-    const mirrored = Object.values(TIERS).map(({ binding, limit, periodSeconds }) => ({
-      binding,
-      limit,
-      periodSeconds,
-    }))
+    const mirrored = [...Object.values(TIERS), AUTH_FAILURES].map(
+      ({ binding, limit, periodSeconds }) => ({ binding, limit, periodSeconds }),
+    )
     expect(declared.sort((a, b) => String(a.binding).localeCompare(String(b.binding)))).toEqual(
       mirrored.sort((a, b) => a.binding.localeCompare(b.binding)),
     )

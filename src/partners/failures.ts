@@ -1,0 +1,59 @@
+import { AppError } from '../errors'
+import { log } from '../log'
+import { askBinding, LIMITER_TIMEOUT_MS } from './limiter'
+
+/** Client addresses an isolate remembers as blocked at most. */
+const MAX_BLOCKED_ADDRESSES = 10_000
+
+/**
+ * Failed authentication, limited per client address (`CF-Connecting-IP`) with a rate limiting
+ * binding of its own: every refused key (missing, malformed, unknown, revoked) counts, a known key
+ * never does. Once the binding refuses an address, this isolate refuses its unknown keys until
+ * that window ends, without a KV read or a binding call: made-up keys cannot drive unbounded KV
+ * reads, nor guess at leisure. Keys this isolate already knows as valid still pass.
+ */
+export class FailedAuthLimiter {
+  private readonly blockedUntil = new Map<string, number>()
+
+  constructor(private readonly timeoutMs = LIMITER_TIMEOUT_MS) {}
+
+  /** Seconds the address stays blocked in this isolate, or 0. */
+  blocked(address: string, now: number): number {
+    const until = this.blockedUntil.get(address)
+    if (until === undefined) return 0
+    if (until > now) return Math.ceil((until - now) / 1000)
+    this.blockedUntil.delete(address)
+    return 0
+  }
+
+  /** Counts a failure; the seconds the address is now blocked for, or 0 if it is not. */
+  async failed(
+    address: string,
+    binding: RateLimit,
+    periodSeconds: number,
+    now: number,
+    requestId: string,
+  ): Promise<number> {
+    const answer = await askBinding(binding, address, this.timeoutMs)
+    if (typeof answer === 'string') {
+      log('warn', 'rate_limiter_failed', { requestId, limiter: 'auth_failures', error: answer })
+    }
+    if (answer !== false) return 0
+    const periodMs = periodSeconds * 1000
+    const until = (Math.floor(now / periodMs) + 1) * periodMs
+    if (this.blockedUntil.size >= MAX_BLOCKED_ADDRESSES) this.blockedUntil.clear()
+    this.blockedUntil.set(address, until)
+    return Math.max(1, Math.ceil((until - now) / 1000))
+  }
+}
+
+/** The 429 for an address with too many failed attempts. */
+export function tooManyFailures(seconds: number): AppError {
+  return new AppError(429, {
+    message: `Too many requests with a missing or invalid partner key from this address. Please retry after ${seconds} ${seconds === 1 ? 'second' : 'seconds'}.`,
+    type: 'rate_limit_error',
+    code: 'rate_limit_exceeded',
+    headers: { 'Retry-After': String(seconds) },
+    shouldRetry: true,
+  })
+}
