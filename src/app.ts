@@ -29,6 +29,7 @@ export function createState(options: Partial<Pick<AppState, 'now' | 'limiter'>> 
     now: options.now ?? Date.now,
     memory: new MemoryPages(),
     generation: new CacheGeneration(),
+    refreshing: new Map(),
     partners: new PartnerDirectory(),
     limiter: options.limiter ?? new PartnerLimiter(),
     failures: new FailedAuthLimiter(),

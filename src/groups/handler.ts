@@ -14,6 +14,8 @@ import { normalizeQuery } from './schemas'
 export interface PageState {
   memory: MemoryPages
   generation: CacheGeneration
+  /** Background refreshes under way, by cache key. */
+  refreshing: Map<string, number>
   /** The clock freshness is measured on, in epoch milliseconds: injectable for tests. */
   now: () => number
 }
@@ -29,6 +31,7 @@ export function listGroups(state: PageState): RouteHandler<ListGroupsRoute, { Bi
         kv: c.env.GROUPS_CACHE,
         memory: state.memory,
         generation: state.generation,
+        refreshing: state.refreshing,
         source: pageFetcherSource(c.env),
         waitUntil: (promise) => c.executionCtx.waitUntil(promise),
         requestId: c.get('requestId'),

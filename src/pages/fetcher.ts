@@ -14,11 +14,18 @@ const FRESH_REUSE_MS = 1_000
  * all of them. It holds no storage: only the call under way and the last page it fetched.
  */
 export class PageFetcher extends DurableObject<Env> {
-  private inflight: Promise<FetchPageResult> | null = null
+  private inflight: { result: Promise<FetchPageResult>; maxRetries: number } | null = null
   private last: CachedPage | null = null
 
   async fetchPage(req: FetchPageRequest): Promise<FetchPageResult> {
-    if (this.inflight) return follower(await this.inflight)
+    while (this.inflight) {
+      const current = this.inflight
+      const shared = await current.result
+      // A failure of fewer attempts than this caller asked for (made for a caller with a stale
+      // page in hand) is not this caller's answer: it follows a fetch with as many, or makes one.
+      if (shared.ok || current.maxRetries >= req.upstream.maxRetries) return follower(shared)
+      if (this.inflight === current) break
+    }
     const last = this.last
     const reusable = req.fresh
       ? // no-cache: only a page fetched this very second, so no partner can drive the upstream
@@ -31,13 +38,14 @@ export class PageFetcher extends DurableObject<Env> {
       // Fetched for someone else moments ago, and newer than what this caller has.
       return { ok: true, page: last, leader: false, trace: null }
     }
-    this.inflight = this.fetchFromUpstream(req)
+    const inflight = { result: this.fetchFromUpstream(req), maxRetries: req.upstream.maxRetries }
+    this.inflight = inflight
     try {
-      const result = await this.inflight
+      const result = await inflight.result
       if (result.ok) this.last = result.page
       return result
     } finally {
-      this.inflight = null
+      if (this.inflight === inflight) this.inflight = null
     }
   }
 

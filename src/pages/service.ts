@@ -25,6 +25,8 @@ export interface PageDeps {
   kv: KVNamespace
   memory: MemoryPages
   generation: CacheGeneration
+  /** Background refreshes under way in this isolate, by cache key, and when each started. */
+  refreshing: Map<string, number>
   source: PageSource
   /** Work that must finish after the answer (storing a page, a background refresh). */
   waitUntil(promise: Promise<unknown>): void
@@ -73,7 +75,13 @@ export async function getPage(
   }
   if (cached && state === 'stale-while-revalidate') {
     // only-if-cached: the page as a plain request would get it, but no upstream call at all.
-    if (!directives.onlyIfCached) deps.waitUntil(refresh(deps, key, query, now, cached))
+    if (!directives.onlyIfCached && claimRefresh(deps, key, now)) {
+      deps.waitUntil(
+        refresh(deps, key, query, now, cached).finally(() => {
+          if (deps.refreshing.get(key) === now) deps.refreshing.delete(key)
+        }),
+      )
+    }
     const ttl = ttlLeft(cached.storedAt, now, policy)
     return { page: cached, cacheStatus: `hit; ttl=${ttl}; detail=stale-while-revalidate` }
   }
@@ -208,6 +216,18 @@ async function refresh(
       error: detail ?? (err instanceof Error ? err.message : 'unknown'),
     })
   }
+}
+
+/**
+ * Whether this request should refresh a page in the background: not while another request of this
+ * isolate does (the page's source would share one upstream call anyway, but each would still make
+ * a call to it). A claim older than the upstream budget was lost with its request, and lapses.
+ */
+function claimRefresh(deps: PageDeps, key: string, now: number): boolean {
+  const started = deps.refreshing.get(key)
+  if (started !== undefined && now - started < deps.settings.upstream.budgetMs) return false
+  deps.refreshing.set(key, now)
+  return true
 }
 
 /** Keeps a fetched page in this isolate's memory, and in KV if this caller led the fetch. */

@@ -35,19 +35,28 @@ export interface PageSource {
 
 /**
  * The page source a request uses: the page's Durable Object. A missing admin key is an operator
- * error raised before any call; an object that cannot be reached (an overload or a deploy, say)
- * counts as an upstream fault, so the caller's stale page can still stand in.
+ * error raised before any call. A call that fails with an error the platform marks retryable (the
+ * object was reset or moved, say) is made once more; one that still fails, or was refused as
+ * overloaded, counts as an upstream fault, so the caller's stale page can still stand in.
  */
 export function pageFetcherSource(env: Pick<Env, 'OPENAI_ADMIN_KEY' | 'PAGE_FETCHER'>): PageSource {
   return {
     async fetchPage(key, req) {
       readAdminKey(env)
-      try {
-        const stub = env.PAGE_FETCHER.get(env.PAGE_FETCHER.idFromName(key))
-        return (await stub.fetchPage(req)) as FetchPageResult
-      } catch (err) {
-        const detail = `page fetcher unreachable: ${err instanceof Error ? err.message : 'unknown'}`
-        return { ok: false, error: AppError.upstreamFailed(detail).toJSON(), trace: null }
+      for (let attempt = 0; ; attempt++) {
+        try {
+          const stub = env.PAGE_FETCHER.get(env.PAGE_FETCHER.idFromName(key))
+          return (await stub.fetchPage(req)) as FetchPageResult
+        } catch (err) {
+          const { retryable, overloaded } = (err ?? {}) as {
+            retryable?: boolean
+            overloaded?: boolean
+          }
+          if (attempt === 0 && retryable === true && overloaded !== true) continue
+          const why = err instanceof Error ? err.message : 'unknown'
+          const detail = `page fetcher unreachable after ${attempt + 1} ${attempt === 0 ? 'call' : 'calls'}: ${why}`
+          return { ok: false, error: AppError.upstreamFailed(detail).toJSON(), trace: null }
+        }
       }
     },
   }

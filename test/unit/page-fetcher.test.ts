@@ -1,6 +1,10 @@
 import { env } from 'cloudflare:workers'
 import { describe, expect, it } from 'vitest'
-import type { FetchPageRequest, FetchPageResult } from '../../src/pages/source'
+import {
+  type FetchPageRequest,
+  type FetchPageResult,
+  pageFetcherSource,
+} from '../../src/pages/source'
 import { TEST_UPSTREAM_BASE_URL } from '../constants'
 import { upstream } from '../helpers'
 
@@ -78,5 +82,61 @@ describe('the page fetcher (Durable Object)', () => {
         error: { status: 502, body: { error: { code: 'upstream_error' } } },
       })
     }
+  })
+
+  it('never hands a single-attempt failure to a caller that asked for retries', async () => {
+    const fetchPage = fetcher()
+    upstream.sim.setFault({ kind: 'status', status: 503, count: 1 })
+    const now = Date.now()
+    const retrying = { ...request(now).upstream, maxRetries: 2 }
+    const [once, patient] = await Promise.all([
+      fetchPage(request(now, { seenStoredAt: now - 400_000 })),
+      fetchPage(request(now, { upstream: retrying })),
+    ])
+    expect(once.ok).toBe(false)
+    expect(patient).toMatchObject({ ok: true, leader: true })
+    expect(upstream.requests).toHaveLength(2)
+  })
+})
+
+describe('the page fetcher source', () => {
+  const failingOnce = (error: Error & { retryable?: boolean; overloaded?: boolean }) => {
+    let calls = 0
+    const namespace = {
+      idFromName: (name: string) => env.PAGE_FETCHER.idFromName(name),
+      get: () => ({
+        fetchPage: async (req: FetchPageRequest) => {
+          calls++
+          if (calls === 1) throw error
+          return {
+            ok: true,
+            page: { body: '{}', storedAt: req.now, etag: '"e"' },
+            leader: true,
+            trace: null,
+          }
+        },
+      }),
+    }
+    const source = pageFetcherSource({
+      ...env,
+      PAGE_FETCHER: namespace as unknown as Env['PAGE_FETCHER'],
+    })
+    return { source, calls: () => calls }
+  }
+
+  it('retries a call the platform marks retryable, once', async () => {
+    const { source, calls } = failingOnce(Object.assign(new Error('reset'), { retryable: true }))
+    expect((await source.fetchPage('k', request(Date.now()))).ok).toBe(true)
+    expect(calls()).toBe(2)
+  })
+
+  it.each([
+    ['not retryable', Object.assign(new Error('broken'), { retryable: false })],
+    ['overloaded', Object.assign(new Error('overloaded'), { retryable: true, overloaded: true })],
+  ])('does not retry a call that failed %s', async (_, error) => {
+    const { source, calls } = failingOnce(error)
+    const result = await source.fetchPage('k', request(Date.now()))
+    expect(result).toMatchObject({ ok: false, error: { status: 502 } })
+    expect(calls()).toBe(1)
   })
 })

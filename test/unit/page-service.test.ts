@@ -61,6 +61,7 @@ function service(
     kv,
     memory: new MemoryPages(),
     generation: new CacheGeneration(),
+    refreshing: new Map(),
     source,
     waitUntil: (p) => pending.push(p),
     requestId: 'req-unit',
@@ -106,6 +107,20 @@ describe('the page service', () => {
     expect(asked[1]?.upstream.maxRetries).toBe(0)
     const fresh = await getPage(deps, QUERY, PLAIN, T0 + 91_000)
     expect(fresh.cacheStatus).toBe('hit; ttl=59')
+  })
+
+  it('refreshes a page in the background once per isolate, however many requests see it stale', async () => {
+    const QUERY = query()
+    const { deps, asked, settle } = service()
+    await getPage(deps, QUERY, PLAIN, T0)
+    await settle()
+    for (let i = 0; i < 5; i++) await getPage(deps, QUERY, PLAIN, T0 + 90_000 + i)
+    expect(asked).toHaveLength(2)
+    await settle()
+    // Once it is done, the next stale moment may refresh again.
+    await getPage(deps, QUERY, PLAIN, T0 + 200_000)
+    await settle()
+    expect(asked).toHaveLength(3)
   })
 
   it('logs a background refresh that could not run, and still serves the stale page', async () => {
