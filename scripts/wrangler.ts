@@ -1,7 +1,9 @@
 // How the project's scripts run the pinned wrangler: under the Node that runs them (Node 24 via
 // npm scripts), never talking to anything but loopback.
 import { type ChildProcess, type SpawnOptions, spawn, spawnSync } from 'node:child_process'
+import { writeFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
+import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { SIMULATOR_ADMIN_KEY } from '../simulator/upstream'
 
@@ -26,9 +28,33 @@ export function wrangler(args: string[]): string {
   return result.stdout
 }
 
+/** The worker's own settings: none of them may come from the operator's shell into a local run. */
+const WORKER_SETTING =
+  /^(OPENAI_|CACHE_|UPSTREAM_|MEMORY_CACHE_|CORS_ALLOWED_ORIGINS$|OPERATOR_KEY$)/
+
+/**
+ * An environment for a local `wrangler dev` that sees no setting or secret of the operator's: the
+ * shell's worker settings are dropped, and `--env-file` keeps wrangler
+ * from reading `.dev.vars`, where an operator may keep a real admin key.
+ */
+export function hermeticEnv(secrets: Record<string, string>): Record<string, string | undefined> {
+  const env = Object.fromEntries(
+    Object.entries(process.env).filter(([name]) => !WORKER_SETTING.test(name)),
+  )
+  return { ...env, ...OFFLINE_ENV, CLOUDFLARE_LOAD_DEV_VARS_FROM_DOT_ENV: 'true', ...secrets }
+}
+
+/** An empty env file: given with `--env-file`, wrangler reads it instead of `.dev.vars`. */
+function emptyEnvFile(): string {
+  const file = join(tmpdir(), 'groups-gateway-hermetic.env')
+  writeFileSync(file, '# Local runs take no secret from a file: see scripts/wrangler.ts\n')
+  return file
+}
+
 /**
  * `wrangler dev` on 127.0.0.1 against the simulator at `upstreamBaseUrl`, with the simulator's
- * admin key as the required secret (wrangler takes it from the environment): never a real key.
+ * admin key as the required secret (wrangler takes it from the environment): never a real key,
+ * whatever `.dev.vars` or the shell holds.
  */
 export function startWranglerDev(
   port: number | string,
@@ -47,11 +73,13 @@ export function startWranglerDev(
       String(port),
       '--var',
       `OPENAI_BASE_URL:${upstreamBaseUrl}`,
+      '--env-file',
+      emptyEnvFile(),
       ...extraArgs,
     ],
     {
       ...options,
-      env: { ...process.env, OPENAI_ADMIN_KEY: SIMULATOR_ADMIN_KEY, ...OFFLINE_ENV },
+      env: hermeticEnv({ OPENAI_ADMIN_KEY: SIMULATOR_ADMIN_KEY }) as NodeJS.ProcessEnv,
     },
   )
 }

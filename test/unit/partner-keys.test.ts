@@ -37,3 +37,11 @@ describe('partner keys', () => {
     })
   })
 })
+
+describe('the suite', () => {
+  it("gives the worker the test's admin key, whatever .dev.vars or the shell holds", async () => {
+    const { env } = await import('cloudflare:workers')
+    const { TEST_ADMIN_KEY } = await import('../constants')
+    expect(env.OPENAI_ADMIN_KEY).toBe(TEST_ADMIN_KEY)
+  })
+})
