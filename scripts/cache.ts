@@ -1,8 +1,13 @@
 // `npm run cache -- purge [--local|--remote]`: makes every cached page unreachable at once by
 // writing a new cache generation (each page key includes it). Running isolates pick it up within
 // the bound the README gives; old pages expire from KV on their own.
-import { GENERATION_KEY, newGeneration } from '../src/pages/generation'
-import { wrangler } from './wrangler'
+import {
+  GENERATION_KEY,
+  GENERATION_KV_CACHE_TTL_SECONDS,
+  GENERATION_TTL_MS,
+  newGeneration,
+} from '../src/pages/generation'
+import { KV_PROPAGATION_SECONDS, wrangler } from './wrangler'
 
 const [command, ...rest] = process.argv.slice(2)
 const target = rest.includes('--remote') ? '--remote' : '--local'
@@ -12,4 +17,7 @@ if (command !== 'purge') {
 }
 const generation = newGeneration(Date.now())
 wrangler(['kv', 'key', 'put', GENERATION_KEY, generation, '--binding', 'GROUPS_CACHE', target])
-console.log(`purged: cache generation is now ${generation} (${target.slice(2)})`)
+const bound = GENERATION_TTL_MS / 1000 + GENERATION_KV_CACHE_TTL_SECONDS + KV_PROPAGATION_SECONDS
+console.log(
+  `purged: cache generation is now ${generation} (${target.slice(2)}). It reaches every location within ${bound} s (isolate generation cache ${GENERATION_TTL_MS / 1000} s + KV edge cache ${GENERATION_KV_CACHE_TTL_SECONDS} s + KV propagation ${KV_PROPAGATION_SECONDS} s), usually sooner.`,
+)

@@ -1,13 +1,17 @@
 // `npm run partners -- <command>`: manage partner keys with wrangler's own KV commands.
 //
 //   create <name> [--tier restricted|standard|elevated] [--disabled]   prints the key on the last line
-//   list                                                               names, tiers, creation times
-//   revoke <name>                                                      deletes the partner's record
-//   disable <name> | enable <name>                                     keeps the record, refuses the key
+//   rotate <name>                     a new key for the same partner (name, tier); the old one is refused
+//   set-tier <name> <tier>            moves the partner to another rate-limit tier
+//   revoke <name>                     deletes the partner's record
+//   disable <name> | enable <name>    keeps the record, refuses or accepts the key again
+//   list [--json]                     names, creation times, tiers, status, digest prefixes
 //
 // Add --local (the default: the state `wrangler dev` and `npm start` read) or --remote (the deployed
-// namespace; needs `wrangler login` and the PARTNERS namespace id in wrangler.toml).
+// namespace; needs `wrangler login` and the PARTNERS namespace id in wrangler.toml). Every command
+// that changes access says when the change reaches every location.
 import { pathToFileURL } from 'node:url'
+import { PARTNER_KV_CACHE_TTL_SECONDS, PARTNER_LOOKUP_TTL_MS } from '../src/partners/directory'
 import {
   digestKey,
   generatePartnerKey,
@@ -19,7 +23,7 @@ import {
   TIER_NAMES,
   type TierName,
 } from '../src/partners/keys'
-import { wrangler } from './wrangler'
+import { KV_PROPAGATION_SECONDS, wrangler } from './wrangler'
 
 /** Where the records live; a local target may name its own state directory (tests do). */
 export type Target = '--local' | '--remote' | ['--local', '--persist-to', string]
@@ -29,60 +33,81 @@ export interface StoredPartner {
   record: PartnerRecord
 }
 
-const targetArgs = (target: Target): string[] => (Array.isArray(target) ? target : [target])
-
-export function listPartners(target: Target): StoredPartner[] {
-  const out = wrangler([
-    'kv',
-    'key',
-    'list',
-    '--binding',
-    'PARTNERS',
-    '--prefix',
-    PARTNER_STORAGE_PREFIX,
-    ...targetArgs(target),
-  ])
-  const keys = JSON.parse(out.slice(out.indexOf('['))) as { name: string; metadata?: unknown }[]
-  return keys.flatMap((k) => {
-    const record = parseRecord(k.metadata)
-    return record ? [{ storageKey: k.name, record }] : []
-  })
+/** The partner records, wherever they are kept. */
+export interface PartnerStore {
+  list(): StoredPartner[]
+  put(storageKey: string, record: PartnerRecord): void
+  delete(storageKey: string): void
 }
 
-export function putPartner(key: string, record: PartnerRecord, target: Target): void {
-  const json = JSON.stringify(record)
-  wrangler([
-    'kv',
-    'key',
-    'put',
-    key,
-    json,
-    '--binding',
-    'PARTNERS',
-    '--metadata',
-    json,
-    ...targetArgs(target),
-  ])
+/**
+ * How long a change of access takes to reach every location: an isolate trusts a lookup for
+ * `PARTNER_LOOKUP_TTL_MS`, KV's edge cache holds a record for its `cacheTtl`, and KV takes up to a
+ * minute to propagate a write.
+ */
+export const ACCESS_CHANGE_BOUND_SECONDS =
+  PARTNER_LOOKUP_TTL_MS / 1000 + PARTNER_KV_CACHE_TTL_SECONDS + KV_PROPAGATION_SECONDS
+
+const bound = `It reaches every location within ${ACCESS_CHANGE_BOUND_SECONDS} s (isolate lookup cache ${PARTNER_LOOKUP_TTL_MS / 1000} s + KV edge cache ${PARTNER_KV_CACHE_TTL_SECONDS} s + KV propagation ${KV_PROPAGATION_SECONDS} s), usually sooner.`
+
+const targetArgs = (target: Target): string[] => (Array.isArray(target) ? target : [target])
+
+/** The records in the PARTNERS namespace, through wrangler. */
+export function wranglerStore(target: Target): PartnerStore {
+  const kv = (...args: string[]) =>
+    wrangler(['kv', 'key', ...args, '--binding', 'PARTNERS', ...targetArgs(target)])
+  return {
+    list() {
+      const out = kv('list', '--prefix', PARTNER_STORAGE_PREFIX)
+      const keys = JSON.parse(out.slice(out.indexOf('['))) as { name: string; metadata?: unknown }[]
+      return keys.flatMap((k) => {
+        const record = parseRecord(k.metadata)
+        return record ? [{ storageKey: k.name, record }] : []
+      })
+    },
+    put(key, record) {
+      const json = JSON.stringify(record)
+      kv('put', key, json, '--metadata', json)
+    },
+    delete(key) {
+      kv('delete', key)
+    },
+  }
 }
 
 /** Stores a partner under a key it is given (used by `npm start` for its development key). */
 export async function registerPartner(key: string, record: PartnerRecord, target: Target) {
-  putPartner(storageKey(await digestKey(key)), record, target)
+  wranglerStore(target).put(storageKey(await digestKey(key)), record)
 }
 
-function findPartner(name: string, target: Target): StoredPartner {
-  const found = listPartners(target).find((p) => p.record.name === name)
+function findPartner(store: PartnerStore, name: string): StoredPartner {
+  const found = store.list().find((p) => p.record.name === name)
   if (!found) throw new Error(`no partner named '${name}'`)
   return found
 }
 
-async function main(argv: string[]): Promise<void> {
-  const target = argv.includes('--remote') ? '--remote' : '--local'
-  const args = argv.filter((a) => a !== '--local' && a !== '--remote')
+function readTier(tier: string | undefined): TierName {
+  if (!TIER_NAMES.includes(tier as TierName)) {
+    throw new Error(`the tier must be one of ${TIER_NAMES.join(', ')}`)
+  }
+  return tier as TierName
+}
+
+/** Runs one command against a store; what it prints goes to `print`, a line at a time. */
+export async function runPartners(
+  args: string[],
+  store: PartnerStore,
+  print: (line: string) => void,
+): Promise<void> {
   const [command, name] = args
   const flag = (f: string) => {
     const i = args.indexOf(f)
     return i === -1 ? undefined : args[i + 1]
+  }
+  const issueKey = async (record: PartnerRecord) => {
+    const key = generatePartnerKey()
+    store.put(storageKey(await digestKey(key)), record)
+    return key
   }
 
   switch (command) {
@@ -90,77 +115,94 @@ async function main(argv: string[]): Promise<void> {
       if (!name || !PARTNER_NAME_PATTERN.test(name)) {
         throw new Error('a name of lower-case letters, digits, ".", "_" or "-" is required')
       }
-      const tier = flag('--tier')
-      if (tier !== undefined && !TIER_NAMES.includes(tier as TierName)) {
-        throw new Error(`--tier must be one of ${TIER_NAMES.join(', ')}`)
+      const tier = flag('--tier') === undefined ? undefined : readTier(flag('--tier'))
+      if (store.list().some((p) => p.record.name === name)) {
+        throw new Error(`a partner named '${name}' exists: rotate its key, or revoke it first`)
       }
-      if (listPartners(target).some((p) => p.record.name === name)) {
-        throw new Error(`a partner named '${name}' exists: revoke it first to issue a new key`)
-      }
-      const key = generatePartnerKey()
       const record: PartnerRecord = {
         name,
         createdAt: new Date().toISOString(),
-        ...(tier ? { tier: tier as TierName } : {}),
+        ...(tier ? { tier } : {}),
         ...(args.includes('--disabled') ? { disabled: true } : {}),
       }
-      await registerPartner(key, record, target)
-      console.log(
-        `created partner '${name}' (${target.slice(2)}, tier ${record.tier ?? 'standard'})`,
+      const key = await issueKey(record)
+      print(`created partner '${name}' (tier ${record.tier ?? 'standard'}). ${bound}`)
+      print('This key is shown once; only its SHA-256 digest is stored. Hand it to the partner:')
+      print(key)
+      return
+    }
+    case 'rotate': {
+      const found = findPartner(store, name ?? '')
+      const key = await issueKey(found.record)
+      store.delete(found.storageKey)
+      print(
+        `rotated the key of partner '${found.record.name}' (tier ${found.record.tier ?? 'standard'}): the old key is refused and the new one accepted. ${bound}`,
       )
-      console.log(
-        'This key is shown once; only its SHA-256 digest is stored. Hand it to the partner:',
-      )
-      console.log(key)
+      print('This key is shown once; only its SHA-256 digest is stored. Hand it to the partner:')
+      print(key)
+      return
+    }
+    case 'set-tier': {
+      const found = findPartner(store, name ?? '')
+      const tier = readTier(args[2])
+      store.put(found.storageKey, { ...found.record, tier })
+      print(`partner '${found.record.name}' is now on tier ${tier}. ${bound}`)
       return
     }
     case 'list': {
-      const partners = listPartners(target)
-      if (partners.length === 0) console.log(`no partners (${target.slice(2)})`)
-      for (const { storageKey: k, record } of partners) {
-        const status = record.disabled ? 'disabled' : 'active'
-        const digest = `${k.slice(PARTNER_STORAGE_PREFIX.length, PARTNER_STORAGE_PREFIX.length + 8)}…`
-        console.log(
-          [record.name, record.createdAt, record.tier ?? 'standard', status, digest].join('\t'),
+      const rows = store.list().map(({ storageKey: k, record }) => ({
+        name: record.name,
+        createdAt: record.createdAt,
+        tier: record.tier ?? 'standard',
+        status: record.disabled ? 'disabled' : 'active',
+        digest: `${k.slice(PARTNER_STORAGE_PREFIX.length, PARTNER_STORAGE_PREFIX.length + 8)}…`,
+      }))
+      if (args.includes('--json')) {
+        print(JSON.stringify(rows, null, 2))
+        return
+      }
+      const table = [
+        ['NAME', 'CREATED', 'TIER', 'STATUS', 'KEY DIGEST'],
+        ...rows.map(Object.values),
+      ]
+      const widths = table[0]?.map((_, i) => Math.max(...table.map((r) => String(r[i]).length)))
+      for (const row of table) {
+        print(
+          row
+            .map((cell, i) => String(cell).padEnd(widths?.[i] ?? 0))
+            .join('  ')
+            .trimEnd(),
         )
       }
+      if (rows.length === 0) print('(no partners)')
       return
     }
     case 'revoke': {
-      const found = findPartner(name ?? '', target)
-      wrangler([
-        'kv',
-        'key',
-        'delete',
-        found.storageKey,
-        '--binding',
-        'PARTNERS',
-        ...targetArgs(target),
-      ])
-      console.log(`revoked partner '${found.record.name}'`)
+      const found = findPartner(store, name ?? '')
+      store.delete(found.storageKey)
+      print(`revoked partner '${found.record.name}'. ${bound}`)
       return
     }
     case 'disable':
     case 'enable': {
-      const found = findPartner(name ?? '', target)
+      const found = findPartner(store, name ?? '')
       const { disabled: _, ...rest } = found.record
-      putPartner(
-        found.storageKey,
-        command === 'disable' ? { ...rest, disabled: true } : rest,
-        target,
-      )
-      console.log(`${command}d partner '${found.record.name}'`)
+      store.put(found.storageKey, command === 'disable' ? { ...rest, disabled: true } : rest)
+      print(`${command}d partner '${found.record.name}'. ${bound}`)
       return
     }
     default:
       throw new Error(
-        'usage: npm run partners -- create|list|revoke|disable|enable [name] [--local|--remote]',
+        'usage: npm run partners -- create|rotate|set-tier|revoke|disable|enable|list [name] [tier] [--json] [--local|--remote]',
       )
   }
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
-  main(process.argv.slice(2)).catch((err: unknown) => {
+  const argv = process.argv.slice(2)
+  const target = argv.includes('--remote') ? '--remote' : '--local'
+  const args = argv.filter((a) => a !== '--local' && a !== '--remote')
+  runPartners(args, wranglerStore(target), (line) => console.log(line)).catch((err: unknown) => {
     console.error(err instanceof Error ? err.message : err)
     process.exit(1)
   })

@@ -12,6 +12,9 @@ export const WRANGLER = join(
   'bin/wrangler.js',
 )
 
+/** KV's own propagation delay: other locations may see a write this much later. */
+export const KV_PROPAGATION_SECONDS = 60
+
 export const OFFLINE_ENV = { WRANGLER_SEND_METRICS: 'false', CLOUDFLARE_CF_FETCH_ENABLED: 'false' }
 
 /** Runs a wrangler command to completion and returns its stdout; throws with its output if it fails. */

@@ -4,7 +4,8 @@ import { log } from '../log'
 export const GENERATION_KEY = 'groups:generation'
 /** How long an isolate trusts the generation it read: with KV's read cache, the purge bound. */
 export const GENERATION_TTL_MS = 10_000
-const GENERATION_KV_CACHE_TTL_SECONDS = 30
+/** KV's edge read cache for the generation (its minimum). */
+export const GENERATION_KV_CACHE_TTL_SECONDS = 30
 const INITIAL_GENERATION = '0'
 
 /**
