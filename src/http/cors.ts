@@ -1,14 +1,45 @@
 import type { MiddlewareHandler } from 'hono'
 import { cors } from 'hono/cors'
 
+/**
+ * What a browser client may read: the cache and rate-limit fields, and what the official `openai`
+ * SDK reads to decide on a retry (`x-should-retry`, `retry-after-ms`, `Retry-After`) and to quote
+ * a request (`x-request-id`).
+ */
 const EXPOSED_HEADERS = [
   'x-request-id',
+  'x-should-retry',
+  'retry-after-ms',
+  'Retry-After',
   'Cache-Status',
   'Age',
   'ETag',
   'RateLimit',
   'RateLimit-Policy',
-  'Retry-After',
+]
+
+/**
+ * What a browser client may send: the partner key, the cache directives and validators, and every
+ * header the official `openai` SDK adds in a browser (its `X-Stainless-*` platform and retry
+ * headers, and `OpenAI-Organization` / `OpenAI-Project` when set), so it works unchanged.
+ */
+const ALLOWED_HEADERS = [
+  'Authorization',
+  'Content-Type',
+  'If-None-Match',
+  'Cache-Control',
+  'X-Request-Id',
+  'X-Stainless-Lang',
+  'X-Stainless-Package-Version',
+  'X-Stainless-OS',
+  'X-Stainless-Arch',
+  'X-Stainless-Runtime',
+  'X-Stainless-Runtime-Version',
+  'X-Stainless-Retry-Count',
+  'X-Stainless-Timeout',
+  'X-Stainless-Helper-Method',
+  'OpenAI-Organization',
+  'OpenAI-Project',
 ]
 
 /**
@@ -38,7 +69,7 @@ export function corsFromAllowlist(): MiddlewareHandler<{ Bindings: Env }> {
       handler = cors({
         origin,
         allowMethods: ['GET', 'HEAD', 'OPTIONS'],
-        allowHeaders: ['Authorization', 'Content-Type', 'If-None-Match', 'Cache-Control'],
+        allowHeaders: ALLOWED_HEADERS,
         exposeHeaders: EXPOSED_HEADERS,
         maxAge: 600,
       })

@@ -2,9 +2,11 @@
 // with its own local state and one partner, both on loopback. Stops them when the run ends.
 import type { ChildProcess } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
+import { createServer as createHttpServer } from 'node:http'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { build } from 'esbuild'
 import type { TestProject } from 'vitest/node'
 import { registerPartner } from '../../scripts/partners'
 import { startWranglerDev } from '../../scripts/wrangler'
@@ -17,6 +19,42 @@ declare module 'vitest' {
     partnerKey: string
     simulatorUrl: string
     groupCount: number
+    /** A partner's web site on its own origin, allow-listed for CORS, with the SDK's browser build. */
+    partnerOrigin: string
+  }
+}
+
+/**
+ * A partner's site on loopback: a page that loads the official `openai` SDK, bundled for the
+ * browser by esbuild from the pinned package, as a partner's app would ship it.
+ */
+async function startPartnerSite(): Promise<{ origin: string; close: () => Promise<void> }> {
+  const bundle = await build({
+    stdin: {
+      contents: "import OpenAI from 'openai'\nglobalThis.OpenAI = OpenAI\n",
+      resolveDir: process.cwd(),
+    },
+    bundle: true,
+    format: 'iife',
+    platform: 'browser',
+    write: false,
+    logLevel: 'silent',
+  })
+  const sdk = bundle.outputFiles[0]?.text ?? ''
+  const server = createHttpServer((req, res) => {
+    if (req.url === '/sdk.js') {
+      res.writeHead(200, { 'content-type': 'text/javascript' }).end(sdk)
+    } else {
+      res
+        .writeHead(200, { 'content-type': 'text/html' })
+        .end('<!doctype html><title>partner</title><script src="/sdk.js"></script>')
+    }
+  })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const { port } = server.address() as { port: number }
+  return {
+    origin: `http://127.0.0.1:${port}`,
+    close: () => new Promise((resolve) => server.close(() => resolve())),
   }
 }
 
@@ -55,12 +93,20 @@ export default async function setup(project: TestProject) {
     ['--local', '--persist-to', state],
   )
 
+  const partnerSite = await startPartnerSite()
   const [port, inspectorPort] = [await freePort(), await freePort()]
   let output = ''
   const child = startWranglerDev(
     port,
     simulator.baseUrl,
-    ['--inspector-port', String(inspectorPort), '--persist-to', state],
+    [
+      '--inspector-port',
+      String(inspectorPort),
+      '--persist-to',
+      state,
+      '--var',
+      `CORS_ALLOWED_ORIGINS:${partnerSite.origin}`,
+    ],
     { detached: true },
   )
   child.stdout?.on('data', (d) => {
@@ -76,11 +122,13 @@ export default async function setup(project: TestProject) {
   project.provide('partnerKey', partnerKey)
   project.provide('simulatorUrl', simulator.baseUrl)
   project.provide('groupCount', simulator.sim.groups.length)
+  project.provide('partnerOrigin', partnerSite.origin)
 
   return async () => {
     // wrangler dev runs workerd as a child: end the whole group we started, by its id.
     if (child.pid && child.exitCode === null) process.kill(-child.pid, 'SIGTERM')
     await simulator.close()
+    await partnerSite.close()
     rmSync(state, { recursive: true, force: true })
   }
 }

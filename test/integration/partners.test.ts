@@ -212,6 +212,43 @@ describe('a surface safe to expose', () => {
     expect(preflight.headers.get('access-control-allow-headers')).toMatch(/Authorization/)
   })
 
+  it("lets the official SDK's browser requests through, and read what it needs", async () => {
+    const withCors = { ...env, CORS_ALLOWED_ORIGINS: 'https://partner.example' }
+    const sent = [
+      'authorization',
+      'x-stainless-lang',
+      'x-stainless-package-version',
+      'x-stainless-os',
+      'x-stainless-arch',
+      'x-stainless-runtime',
+      'x-stainless-runtime-version',
+      'x-stainless-retry-count',
+      'x-stainless-timeout',
+    ]
+    const preflight = await call(PATH, {
+      env: withCors,
+      key: null,
+      init: {
+        method: 'OPTIONS',
+        headers: {
+          origin: 'https://partner.example',
+          'access-control-request-method': 'GET',
+          'access-control-request-headers': sent.join(','),
+        },
+      },
+    })
+    const allowed = (preflight.headers.get('access-control-allow-headers') ?? '').toLowerCase()
+    for (const header of sent) expect(allowed.split(',').map((h) => h.trim())).toContain(header)
+    const res = await call(PATH, {
+      env: withCors,
+      init: { headers: { origin: 'https://partner.example' } },
+    })
+    const exposed = (res.headers.get('access-control-expose-headers') ?? '').toLowerCase()
+    for (const header of ['x-request-id', 'x-should-retry', 'retry-after-ms', 'retry-after']) {
+      expect(exposed.split(',').map((h) => h.trim())).toContain(header)
+    }
+  })
+
   it.each([
     ['a page', PATH, null],
     ['a 401', PATH, 'none'],
