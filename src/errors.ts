@@ -174,6 +174,7 @@ export const onError: ErrorHandler = function onError(err, c) {
 
 export const notFound: NotFoundHandler = function notFound(c) {
   c.header('Cache-Control', 'no-store')
+  c.header('x-should-retry', 'false')
   return c.json(
     {
       error: {
@@ -195,6 +196,7 @@ export function methodNotAllowed(allow: readonly string[]) {
       type: 'invalid_request_error',
       code: 'method_not_allowed',
       headers: { Allow: allow.join(', ') },
+      shouldRetry: false,
     })
   }
 }

@@ -52,6 +52,14 @@ const retryAfterHeader = {
   },
 }
 
+const retryAfterMsHeader = {
+  'retry-after-ms': {
+    description:
+      'Milliseconds to wait, when the upstream said so precisely; the official SDK prefers it to `Retry-After`.',
+    schema: { type: 'integer' as const, minimum: 0 },
+  },
+}
+
 const shouldRetryHeader = {
   'x-should-retry': {
     description:
@@ -145,7 +153,7 @@ export const listGroups = createRoute({
       code: null,
     }),
     429: errorResponse(
-      'The partner\u2019s rate limit is reached, or the upstream API is rate limiting the gateway (`code: rate_limit_exceeded`).',
+      'The partner\u2019s rate limit is reached, too many requests with a bad key came from this address, or the upstream API is rate limiting the gateway (`code: rate_limit_exceeded`). Always `x-should-retry: true` and `Retry-After`; `retry-after-ms` too when the upstream gave one.',
       {
         message:
           "Rate limit reached for partner 'acme' (600 requests per 60 s). Please retry after 7 seconds.",
@@ -153,7 +161,7 @@ export const listGroups = createRoute({
         param: null,
         code: 'rate_limit_exceeded',
       },
-      retryAfterHeader,
+      { ...retryAfterHeader, ...retryAfterMsHeader },
     ),
     500: errorResponse(
       'The gateway is misconfigured or hit an unexpected error.',
@@ -163,7 +171,7 @@ export const listGroups = createRoute({
       ),
     ),
     502: errorResponse(
-      'The upstream failed, could not be reached, refused the gateway\u2019s credentials, or returned an invalid page, and no stale page could stand in.',
+      'The upstream failed, could not be reached, refused the gateway\u2019s credentials, or returned an invalid page, and no stale page could stand in. `x-should-retry: true` and `Retry-After: 1`, except `upstream_auth_failed` (the admin key is refused: only an operator can fix it): `x-should-retry: false` and no `Retry-After`.',
       serverError('The upstream API failed to answer. Please retry.', 'upstream_error'),
       retryAfterHeader,
     ),
@@ -176,7 +184,7 @@ export const listGroups = createRoute({
       retryAfterHeader,
     ),
     504: errorResponse(
-      'The upstream did not answer in time, or the request asked for `only-if-cached` and the page is not cached (`code: not_cached`).',
+      'The upstream did not answer in time (`upstream_timeout`: `x-should-retry: true`, `Retry-After: 1`), or the request asked for `only-if-cached` and the cache cannot answer it (`not_cached`: `x-should-retry: false`, no `Retry-After`).',
       serverError('The upstream API did not answer in time. Please retry.', 'upstream_timeout'),
       retryAfterHeader,
     ),
