@@ -1,12 +1,20 @@
 /** How much an operator should care about a line. */
 export type LogLevel = 'info' | 'warn' | 'error'
 
+/** The deployed version's id (the `VERSION` binding), the same for every request of an isolate. */
+let version: string | null = null
+
+/** Sets the version every line carries: once per isolate, from its first request's bindings. */
+export function setLogVersion(id: string | null): void {
+  version = id
+}
+
 /**
  * One structured JSON line per event, so logs can be queried in Workers Logs. Callers pass only
  * fields that are safe to keep: never a key, never an upstream error body.
  */
 export function log(level: LogLevel, event: string, fields: Record<string, unknown>): void {
-  const line = JSON.stringify({ level, event, ...fields })
+  const line = JSON.stringify({ level, event, version, ...fields })
   if (level === 'error') console.error(line)
   else if (level === 'warn') console.warn(line)
   else console.log(line)
