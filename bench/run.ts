@@ -1,7 +1,8 @@
 // `npm run bench`: the deploy bundle, run directly in workerd through Miniflare's API (never
 // `wrangler dev`, whose proxy hides the difference), beside fair ceilings: minimal hand-written
 // workers with the same observable effects per request (the same status, headers and body bytes;
-// the same rate-limit binding call; the same KV read for a KV hit; the same number of log lines).
+// the same rate-limit binding call; the same KV read for a KV hit; the same number of log lines;
+// the same Analytics Engine data point).
 // Gateway and ceiling are measured in alternation, round after round, and compared by the median.
 // Load comes from autocannon in a child process, on 127.0.0.1 only, for a bounded time; every
 // port is picked free. Results go to bench/.results/ (ignored); `--snapshot` also writes the
@@ -116,6 +117,8 @@ const gateway = (name: string, extra: Record<string, string>) => ({
   bindings: { ...gatewayVars, ...extra },
   kvNamespaces: { GROUPS_CACHE: `${name}-cache`, PARTNERS: `${name}-partners` },
   durableObjects: { PAGE_FETCHER: 'PageFetcher' },
+  analyticsEngineDatasets: { USAGE: { dataset: `${name}-usage` } },
+  versionMetadata: 'VERSION',
   ratelimits: {
     RATE_LIMIT_STANDARD: { namespace_id: '1001', ...BENCH_RATE_LIMIT },
     RATE_LIMIT_RESTRICTED: { namespace_id: '1002', ...BENCH_RATE_LIMIT },
@@ -190,6 +193,11 @@ export default {
     const headers = new Headers(HEADERS)
     headers.set('x-request-id', crypto.randomUUID())
     console.log(LINE)
+    env.USAGE.writeDataPoint({
+      indexes: [${JSON.stringify(PARTNER)}],
+      blobs: ['/v1/organization/groups', 'GET', 'hit', '', env.VERSION.id],
+      doubles: [200, 0, 0, 0],
+    })
     return new Response(value, { headers })
   },
 }`
@@ -200,6 +208,8 @@ const ceiling = (name: string, script: string) => ({
   script,
   compatibilityDate,
   kvNamespaces: { CACHE: `${name}-cache` },
+  analyticsEngineDatasets: { USAGE: { dataset: `${name}-usage` } },
+  versionMetadata: 'VERSION',
   ratelimits: { RATE_LIMIT: { namespace_id: '2001', ...BENCH_RATE_LIMIT } },
   unsafeDirectSockets: [{ host: '127.0.0.1', port: 0 }],
 })
