@@ -11,12 +11,24 @@ import { KV_PROPAGATION_SECONDS, wrangler } from './wrangler'
 
 const [command, ...rest] = process.argv.slice(2)
 const target = rest.includes('--remote') ? '--remote' : '--local'
+const envAt = rest.indexOf('--env')
+const envArgs = envAt === -1 ? [] : ['--env', rest[envAt + 1] ?? '']
 if (command !== 'purge') {
-  console.error('usage: npm run cache -- purge [--local|--remote]')
+  console.error('usage: npm run cache -- purge [--local|--remote] [--env staging|production]')
   process.exit(1)
 }
 const generation = newGeneration(Date.now())
-wrangler(['kv', 'key', 'put', GENERATION_KEY, generation, '--binding', 'GROUPS_CACHE', target])
+wrangler([
+  'kv',
+  'key',
+  'put',
+  GENERATION_KEY,
+  generation,
+  '--binding',
+  'GROUPS_CACHE',
+  target,
+  ...envArgs,
+])
 const bound = GENERATION_TTL_MS / 1000 + GENERATION_KV_CACHE_TTL_SECONDS + KV_PROPAGATION_SECONDS
 console.log(
   `purged: cache generation is now ${generation} (${target.slice(2)}). It reaches every location within ${bound} s (isolate generation cache ${GENERATION_TTL_MS / 1000} s + KV edge cache ${GENERATION_KV_CACHE_TTL_SECONDS} s + KV propagation ${KV_PROPAGATION_SECONDS} s), usually sooner.`,

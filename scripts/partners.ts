@@ -8,7 +8,8 @@
 //   list [--json]                     names, creation times, tiers, status, digest prefixes
 //
 // Add --local (the default: the state `wrangler dev` and `npm start` read) or --remote (the deployed
-// namespace; needs `wrangler login` and the PARTNERS namespace id in wrangler.toml). Every command
+// namespace; needs `wrangler login` and the PARTNERS namespace id in wrangler.toml), and
+// --env staging|production for an environment's own namespace. Every command
 // that changes access says when the change reaches every location.
 import { pathToFileURL } from 'node:url'
 import { PARTNER_KV_CACHE_TTL_SECONDS, PARTNER_LOOKUP_TTL_MS } from '../src/partners/directory'
@@ -52,10 +53,11 @@ const bound = `It reaches every location within ${ACCESS_CHANGE_BOUND_SECONDS} s
 
 const targetArgs = (target: Target): string[] => (Array.isArray(target) ? target : [target])
 
-/** The records in the PARTNERS namespace, through wrangler. */
-export function wranglerStore(target: Target): PartnerStore {
+/** The records in the PARTNERS namespace (of `env`, if given), through wrangler. */
+export function wranglerStore(target: Target, env?: string): PartnerStore {
+  const envArgs = env ? ['--env', env] : []
   const kv = (...args: string[]) =>
-    wrangler(['kv', 'key', ...args, '--binding', 'PARTNERS', ...targetArgs(target)])
+    wrangler(['kv', 'key', ...args, '--binding', 'PARTNERS', ...targetArgs(target), ...envArgs])
   return {
     list() {
       const out = kv('list', '--prefix', PARTNER_STORAGE_PREFIX)
@@ -201,9 +203,15 @@ export async function runPartners(
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
   const argv = process.argv.slice(2)
   const target = argv.includes('--remote') ? '--remote' : '--local'
-  const args = argv.filter((a) => a !== '--local' && a !== '--remote')
-  runPartners(args, wranglerStore(target), (line) => console.log(line)).catch((err: unknown) => {
-    console.error(err instanceof Error ? err.message : err)
-    process.exit(1)
-  })
+  const envAt = argv.indexOf('--env')
+  const env = envAt === -1 ? undefined : argv[envAt + 1]
+  const args = argv.filter(
+    (a, i) => a !== '--local' && a !== '--remote' && i !== envAt && i !== envAt + 1,
+  )
+  runPartners(args, wranglerStore(target, env), (line) => console.log(line)).catch(
+    (err: unknown) => {
+      console.error(err instanceof Error ? err.message : err)
+      process.exit(1)
+    },
+  )
 }
