@@ -1,7 +1,7 @@
 import { OpenAPIHono } from '@hono/zod-openapi'
 import { requestId } from 'hono/request-id'
 import { methodNotAllowed, notFound, onError } from './errors'
-import { groupsRouter, type PageState } from './groups'
+import { groupsRouter } from './groups'
 import { accessLog } from './http/access-log'
 import { corsFromAllowlist } from './http/cors'
 import { securityHeaders } from './http/headers'
@@ -9,6 +9,8 @@ import { docsRouter } from './ops/docs'
 import { healthRouter } from './ops/health'
 import { documentConfig, OPENAPI_PATH, PARTNER_KEY_SCHEME } from './ops/openapi'
 import { operatorRouter } from './ops/operator'
+import { DemandCounter } from './pages/demand'
+import type { PageState } from './pages/deps'
 import { CacheGeneration } from './pages/generation'
 import { MemoryPages } from './pages/memory'
 import { PartnerDirectory } from './partners/directory'
@@ -30,6 +32,7 @@ export function createState(options: Partial<Pick<AppState, 'now' | 'limiter'>> 
     memory: new MemoryPages(),
     generation: new CacheGeneration(),
     refreshing: new Map(),
+    demand: new DemandCounter(),
     partners: new PartnerDirectory(),
     limiter: options.limiter ?? new PartnerLimiter(),
     failures: new FailedAuthLimiter(),

@@ -14,6 +14,8 @@ export const DEFAULT_UPSTREAM_MAX_RETRIES = 2
 export const DEFAULT_UPSTREAM_BUDGET_MS = 12_000
 export const DEFAULT_UPSTREAM_RETRY_BASE_MS = 500
 export const DEFAULT_MEMORY_CACHE_MAX_ENTRIES = 512
+export const DEFAULT_PREWARM_MAX_PAGES = 5
+export const DEFAULT_PREWARM_FLUSH_SECONDS = 60
 /** A quarter of an isolate's 128 MB, shared by all its requests. */
 export const DEFAULT_MEMORY_CACHE_MAX_BYTES = 32 * 1024 * 1024
 
@@ -88,6 +90,23 @@ function parseConfig(env: Env): Config {
         0,
         60_000,
       ),
+    },
+    prewarm: {
+      maxPages: readInteger(
+        'PREWARM_MAX_PAGES',
+        env.PREWARM_MAX_PAGES,
+        DEFAULT_PREWARM_MAX_PAGES,
+        0,
+        100,
+      ),
+      flushMs:
+        readInteger(
+          'PREWARM_FLUSH_SECONDS',
+          env.PREWARM_FLUSH_SECONDS,
+          DEFAULT_PREWARM_FLUSH_SECONDS,
+          0,
+          3_600,
+        ) * 1000,
     },
     memory: {
       maxEntries: readInteger(

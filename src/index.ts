@@ -1,8 +1,17 @@
-import { createApp } from './app'
+import { createApp, createState } from './app'
+import { runPrewarm } from './ops/prewarm'
 
 export { PageFetcher } from './pages/fetcher'
+export { PopularPages } from './pages/popular'
 
-/** One app per isolate: its state (memory tier, key lookups, rate-limit counts) lives as long. */
-const app = createApp()
+/** One state per isolate: its memory tier, key lookups and rate-limit counts live as long. */
+const state = createState()
+const app = createApp(state)
 
-export default { fetch: app.fetch } satisfies ExportedHandler<Env>
+export default {
+  fetch: app.fetch,
+  /** The pre-warm cron (wrangler.toml `[triggers]`), through the same page service as requests. */
+  scheduled(_controller, env, ctx) {
+    ctx.waitUntil(runPrewarm(env, state, (promise) => ctx.waitUntil(promise)))
+  },
+} satisfies ExportedHandler<Env>

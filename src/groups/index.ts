@@ -1,9 +1,8 @@
 import { methodNotAllowed } from '../errors'
 import { createRouter } from '../http/router'
-import { listGroups, type PageState } from './handler'
+import type { PageState } from '../pages/deps'
+import { listGroups } from './handler'
 import * as routes from './routes'
-
-export type { PageState } from './handler'
 
 /** The groups route family: the List groups route, and 405 for its other methods. */
 export function groupsRouter(state: PageState) {

@@ -59,7 +59,12 @@ export class PageFetcher extends DurableObject<Env> {
         requestId: req.requestId,
         trace,
       })
-      const page = { body: text, storedAt: req.now, etag: await computeEtag(text) }
+      const page = {
+        body: text,
+        storedAt: req.now,
+        etag: await computeEtag(text),
+        ...(req.prewarm ? { prewarmed: true } : {}),
+      }
       return { ok: true, page, leader: true, trace }
     } catch (err) {
       const error =

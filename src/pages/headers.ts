@@ -10,14 +10,15 @@ export const CACHE_NAME = 'groups-gateway'
  * max-age - Age (RFC 9111, section 4.2.3) and never counts the age twice.
  */
 export function pageHeaders(
-  page: Pick<CachedPage, 'storedAt' | 'etag'>,
+  page: Pick<CachedPage, 'storedAt' | 'etag' | 'prewarmed'>,
   now: number,
   policy: FreshnessPolicy,
   cacheStatus: string,
 ): Record<string, string> {
   return {
     ETag: page.etag,
-    'Cache-Status': `${CACHE_NAME}; ${cacheStatus}`,
+    // `prewarmed`: fetched by the pre-warm cron ahead of demand, not by a partner's request.
+    'Cache-Status': `${CACHE_NAME}; ${cacheStatus}${page.prewarmed ? '; prewarmed' : ''}`,
     'Cache-Control': `private, max-age=${policy.ttlSeconds}`,
     Age: String(ageSeconds(page.storedAt, now)),
   }

@@ -8,6 +8,7 @@ const KV_MIN_EXPIRATION_TTL = 60
 interface PageMetadata {
   storedAt: number
   etag: string
+  prewarmed?: boolean
 }
 
 /** Reads a stored page. A KV failure counts as a miss: the caller then goes to the upstream. */
@@ -19,7 +20,8 @@ export async function readPage(
   try {
     const { value, metadata } = await kv.getWithMetadata<PageMetadata>(key, 'text')
     if (value === null || typeof metadata?.storedAt !== 'number' || !metadata.etag) return null
-    return { body: value, storedAt: metadata.storedAt, etag: metadata.etag }
+    const page = { body: value, storedAt: metadata.storedAt, etag: metadata.etag }
+    return metadata.prewarmed ? { ...page, prewarmed: true } : page
   } catch (err) {
     log('warn', 'kv_read_failed', { requestId, key, error: errorText(err) })
     return null
@@ -36,7 +38,11 @@ export async function writePage(
 ): Promise<void> {
   try {
     await kv.put(key, page.body, {
-      metadata: { storedAt: page.storedAt, etag: page.etag } satisfies PageMetadata,
+      metadata: {
+        storedAt: page.storedAt,
+        etag: page.etag,
+        ...(page.prewarmed ? { prewarmed: true } : {}),
+      } satisfies PageMetadata,
       expirationTtl: Math.max(KV_MIN_EXPIRATION_TTL, Math.ceil(keepSeconds)),
     })
   } catch (err) {

@@ -52,6 +52,7 @@ export class MemoryPages {
       body: body as Uint8Array<ArrayBuffer>,
       storedAt: page.storedAt,
       etag: page.etag,
+      ...(page.prewarmed ? { prewarmed: true } : {}),
     }
     this.delete(key)
     this.entries.set(key, { page: hot, size })

@@ -6,6 +6,8 @@ export interface CachedPage {
   storedAt: number
   /** A strong validator of `body`, computed once when the page was fetched. */
   etag: string
+  /** Fetched by the pre-warm cron, ahead of demand (said in `Cache-Status`). */
+  prewarmed?: boolean
 }
 
 /** A strong validator for a page's bytes: the first 128 bits of their SHA-256, base64url. */

@@ -2,6 +2,7 @@ import { AppError } from '../errors'
 import { log } from '../log'
 import type { UpstreamSettings, UpstreamTrace } from '../upstream/client'
 import type { PageQuery } from '../upstream/query'
+import type { DemandCounter, DemandSink } from './demand'
 import type { RequestDirectives } from './directives'
 import { ageSeconds, type FreshnessPolicy, freshness, keepSeconds, ttlLeft } from './freshness'
 import type { CacheGeneration } from './generation'
@@ -17,6 +18,8 @@ export interface PageSettings {
   freshness: FreshnessPolicy
   upstream: UpstreamSettings
   memory: MemoryLimits
+  /** Pre-warm: upstream calls per cron run at most (0: off); how often demand is sent. */
+  prewarm: { maxPages: number; flushMs: number }
 }
 
 /** What the page service works with: plain values and bindings, never an HTTP context. */
@@ -27,6 +30,9 @@ export interface PageDeps {
   generation: CacheGeneration
   /** Background refreshes under way in this isolate, by cache key, and when each started. */
   refreshing: Map<string, number>
+  /** This isolate's request counts per page, and where they are sent in batches. */
+  demand: DemandCounter
+  demandSink: DemandSink
   source: PageSource
   /** Work that must finish after the answer (storing a page, a background refresh). */
   waitUntil(promise: Promise<unknown>): void
@@ -67,6 +73,7 @@ export async function getPage(
   // Unknown generation: a page from before a purge could come back, so no cache this time.
   const cacheable = generation !== null
   const key = cacheKey(generation ?? 'unknown', query)
+  if (generation !== null) countDemand(deps, query, generation, now)
 
   const cached = directives.noCache || !cacheable ? null : await lookup(deps, key, now)
   const state = cached ? freshness(cached.storedAt, now, policy) : 'expired'
@@ -156,6 +163,41 @@ function notFromCache(message: string): AppError {
   })
 }
 
+/** What pre-warming one page did. */
+export type AheadOutcome =
+  | { done: 'refreshed'; upstreamCalls: number }
+  | { done: 'fresh-enough' }
+  | { done: 'failed'; status: number; upstreamCalls: number }
+
+/**
+ * Refreshes a page ahead of demand when it would otherwise leave stale-while-revalidate before
+ * `horizonMs` passes: through the same source as a request (one upstream call however many ask,
+ * one attempt), kept in KV marked as pre-warmed.
+ */
+export async function refreshAhead(
+  deps: PageDeps,
+  query: PageQuery,
+  generation: string,
+  now: number,
+  horizonMs: number,
+): Promise<AheadOutcome> {
+  const key = cacheKey(generation, query)
+  const cached = await readPage(deps.kv, key, deps.requestId)
+  const policy = deps.settings.freshness
+  const servedForMs = (policy.ttlSeconds + policy.staleWhileRevalidateSeconds) * 1000
+  if (cached && cached.storedAt + servedForMs - now > horizonMs) return { done: 'fresh-enough' }
+  const result = await deps.source.fetchPage(key, {
+    ...pageRequest(deps, query, now, true),
+    seenStoredAt: cached?.storedAt ?? null,
+    fresh: false,
+    prewarm: true,
+  })
+  const upstreamCalls = result.trace?.attempts ?? 0
+  if (!result.ok) return { done: 'failed', status: result.error.status, upstreamCalls }
+  await keep(deps, key, result.page, result.leader)
+  return { done: 'refreshed', upstreamCalls }
+}
+
 /** What every fetch of a page carries, but for what the caller already has. */
 function pageRequest(
   deps: PageDeps,
@@ -215,6 +257,19 @@ async function refresh(
       key,
       error: detail ?? (err instanceof Error ? err.message : 'unknown'),
     })
+  }
+}
+
+/** Counts a request for a page, and sends this isolate's counts when they are due. */
+function countDemand(deps: PageDeps, query: PageQuery, generation: string, now: number): void {
+  deps.demand.note(query, generation)
+  const batch = deps.demand.drain(now, deps.settings.prewarm.flushMs)
+  if (batch) {
+    deps.waitUntil(
+      deps.demandSink.record(batch, now).catch((err: unknown) => {
+        log('warn', 'demand_not_recorded', { requestId: deps.requestId, error: String(err) })
+      }),
+    )
   }
 }
 

@@ -16,6 +16,8 @@ export interface FetchPageRequest {
   seenStoredAt: number | null
   /** A `no-cache` request: join a fetch under way, but never take an earlier result. */
   fresh: boolean
+  /** The pre-warm cron's fetch: the page is marked as fetched ahead of demand. */
+  prewarm?: boolean
 }
 
 export type FetchPageResult =

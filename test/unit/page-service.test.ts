@@ -1,6 +1,7 @@
 import { env } from 'cloudflare:workers'
 import { describe, expect, it } from 'vitest'
 import { AppError } from '../../src/errors'
+import { DemandCounter } from '../../src/pages/demand'
 import type { RequestDirectives } from '../../src/pages/directives'
 import { CacheGeneration } from '../../src/pages/generation'
 import { cacheKey } from '../../src/pages/key'
@@ -23,6 +24,7 @@ const SETTINGS: PageSettings = {
     retryBaseMs: 5,
   },
   memory: { maxEntries: 10, maxBytes: 1_000_000 },
+  prewarm: { maxPages: 5, flushMs: 60_000 },
 }
 const T0 = 1_800_000_000_000
 
@@ -62,6 +64,8 @@ function service(
     memory: new MemoryPages(),
     generation: new CacheGeneration(),
     refreshing: new Map(),
+    demand: new DemandCounter(),
+    demandSink: { record: async () => {} },
     source,
     waitUntil: (p) => pending.push(p),
     requestId: 'req-unit',

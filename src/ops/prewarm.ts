@@ -1,0 +1,87 @@
+import { readConfig } from '../config'
+import { log } from '../log'
+import { popularPages } from '../pages/demand'
+import { type PageState, pageDeps } from '../pages/deps'
+import { refreshAhead } from '../pages/service'
+import type { PageQuery } from '../upstream/query'
+
+/** The cron's period (wrangler.toml `[triggers]`): a page is refreshed if it would go cold sooner. */
+export const PREWARM_PERIOD_MS = 60_000
+/** How many candidates the cron looks at per page it may refresh: most are still warm. */
+const CANDIDATES_PER_CALL = 4
+
+/** What one run did, for its log line and its data point. */
+export interface PrewarmReport {
+  refreshed: number
+  skipped: { 'fresh-enough': number; budget: number; stopped: number }
+  stopped: string | null
+  upstreamCalls: number
+  candidates: number
+}
+
+/** Where the cron finds what partners asked for most: `PopularPages`, in production. */
+export interface DemandSource {
+  top(n: number, generation: string, now: number): Promise<PageQuery[]>
+}
+
+/**
+ * One pre-warm run: the most asked-for pages that would leave stale-while-revalidate within two
+ * periods are refreshed through the page service, at most `PREWARM_MAX_PAGES` upstream calls a run,
+ * one attempt each (never the upstream's retry budget); the run stops at the first upstream failure
+ * or 429. Off when `PREWARM_MAX_PAGES` is 0.
+ */
+export async function runPrewarm(
+  env: Env,
+  state: PageState,
+  waitUntil: (promise: Promise<unknown>) => void,
+  demand: DemandSource = popularPages(env),
+): Promise<PrewarmReport | null> {
+  const now = state.now()
+  const settings = readConfig(env)
+  const { maxPages } = settings.prewarm
+  const requestId = `prewarm-${now}`
+  if (maxPages === 0) {
+    log('info', 'prewarm', { requestId, skipped: 'off (PREWARM_MAX_PAGES is 0)' })
+    return null
+  }
+  const deps = pageDeps(env, state, settings, { waitUntil, requestId })
+  const generation = await state.generation.current(env.GROUPS_CACHE, now)
+  if (generation === null) {
+    log('warn', 'prewarm', { requestId, skipped: 'the cache generation cannot be read' })
+    return null
+  }
+  const candidates = await demand.top(maxPages * CANDIDATES_PER_CALL, generation, now)
+  const report: PrewarmReport = {
+    refreshed: 0,
+    skipped: { 'fresh-enough': 0, budget: 0, stopped: 0 },
+    stopped: null,
+    upstreamCalls: 0,
+    candidates: candidates.length,
+  }
+  for (const query of candidates) {
+    if (report.stopped) {
+      report.skipped.stopped++
+      continue
+    }
+    if (report.upstreamCalls >= maxPages) {
+      report.skipped.budget++
+      continue
+    }
+    const outcome = await refreshAhead(deps, query, generation, now, 2 * PREWARM_PERIOD_MS)
+    if (outcome.done === 'fresh-enough') report.skipped['fresh-enough']++
+    else report.upstreamCalls += outcome.upstreamCalls
+    if (outcome.done === 'refreshed') report.refreshed++
+    if (outcome.done === 'failed') report.stopped = `upstream answered ${outcome.status}`
+  }
+  log(report.stopped ? 'warn' : 'info', 'prewarm', { requestId, ...report })
+  try {
+    env.USAGE?.writeDataPoint({
+      indexes: ['(prewarm)'],
+      blobs: ['(cron)', 'SCHEDULED', 'prewarm', '', env.VERSION?.id ?? ''],
+      doubles: [report.stopped ? 502 : 200, 0, state.now() - now, report.upstreamCalls],
+    })
+  } catch {
+    // Usage figures are best effort; the log line above has the run.
+  }
+  return report
+}
