@@ -33,6 +33,9 @@ const BUILD_DIR = 'bench/.build'
 const OUT_DIR = 'bench/.results'
 const PAGE_PATH = '/v1/organization/groups?limit=100'
 const PARTNER = 'bench'
+/** The return-after-the-stale-window scenario's windows (s): they pass in seconds, not minutes. */
+const RETURN_TTL_SECONDS = 8
+const RETURN_SWR_SECONDS = 4
 
 interface Run {
   requests: number
@@ -116,7 +119,7 @@ const gateway = (name: string, extra: Record<string, string>) => ({
   compatibilityDate,
   bindings: { ...gatewayVars, ...extra },
   kvNamespaces: { GROUPS_CACHE: `${name}-cache`, PARTNERS: `${name}-partners` },
-  durableObjects: { PAGE_FETCHER: 'PageFetcher' },
+  durableObjects: { PAGE_FETCHER: 'PageFetcher', POPULAR_PAGES: 'PopularPages' },
   analyticsEngineDatasets: { USAGE: { dataset: `${name}-usage` } },
   versionMetadata: 'VERSION',
   ratelimits: {
@@ -138,7 +141,20 @@ const handleStructuredLogs = ({ message }: { message: string }) => {
 const mf = new Miniflare(
   convertV4MiniflareOptions({
     handleStructuredLogs,
-    workers: [gateway('gateway', {}), gateway('gateway-kv', { MEMORY_CACHE_MAX_ENTRIES: '0' })],
+    workers: [
+      gateway('gateway', {}),
+      gateway('gateway-kv', { MEMORY_CACHE_MAX_ENTRIES: '0' }),
+      // The return after the stale window: short windows so it passes in seconds, demand sent on
+      // every request, and a budget that covers every page of the walk.
+      ...['walk-cold', 'walk-prewarm'].map((name) =>
+        gateway(name, {
+          CACHE_TTL_SECONDS: String(RETURN_TTL_SECONDS),
+          CACHE_STALE_WHILE_REVALIDATE_SECONDS: String(RETURN_SWR_SECONDS),
+          PREWARM_FLUSH_SECONDS: '0',
+          PREWARM_MAX_PAGES: '100',
+        }),
+      ),
+    ],
   }),
 )
 await mf.ready
@@ -147,7 +163,7 @@ const url = async (m: Miniflare, name: string) =>
 const gatewayUrl = await url(mf, 'gateway')
 const kvUrl = await url(mf, 'gateway-kv')
 const partnerKey = generatePartnerKey()
-for (const name of ['gateway', 'gateway-kv']) {
+for (const name of ['gateway', 'gateway-kv', 'walk-cold', 'walk-prewarm']) {
   const record = { name: PARTNER, createdAt: new Date().toISOString(), tier: 'elevated' }
   const kv = (await mf.getKVNamespace('PARTNERS', name)) as unknown as KVNamespace
   await kv.put(storageKey(await digestKey(partnerKey)), JSON.stringify(record), {
@@ -316,6 +332,7 @@ let burstNote = ''
 let burstCalls = Number.NaN
 let walkGateway = Number.NaN
 let walkDirect = Number.NaN
+const returns: { scenario: string; calls: number; ms: number; cronCalls: number }[] = []
 try {
   log(
     `\nload: ${CONNECTIONS} connections, ${ROUNDS} rounds of ${DURATION} s per side, 127.0.0.1 only`,
@@ -427,6 +444,46 @@ try {
   await walk(`${gatewayUrl}/v1`, partnerKey) // warms every page
   walkGateway = await walk(`${gatewayUrl}/v1`, partnerKey)
   walkDirect = await walk(simulatorUrl, SIMULATOR_ADMIN_KEY)
+
+  // A partner that syncs every hour: a walk, then again once the stale window has passed, without
+  // and with the pre-warm cron (run once, just before the partner returns).
+  const returnUrls = { cold: await url(mf, 'walk-cold'), prewarm: await url(mf, 'walk-prewarm') }
+  await walk(`${returnUrls.cold}/v1`, partnerKey)
+  await walk(`${returnUrls.prewarm}/v1`, partnerKey)
+  await new Promise((r) => setTimeout(r, (RETURN_TTL_SECONDS + RETURN_SWR_SECONDS + 1) * 1000))
+  const prewarmWorker = (await mf.getWorker('walk-prewarm')) as unknown as {
+    scheduled(options: { cron: string }): Promise<{ outcome: string }>
+  }
+  for (const [scenario, target, prewarm] of [
+    ['second walk after the stale window, no pre-warm', returnUrls.cold, false],
+    ['second walk after the stale window, with pre-warm', returnUrls.prewarm, true],
+  ] as const) {
+    // The cron's run lands just before the partner returns, as a per-minute cron would.
+    const beforeCron = upstreamCalls()
+    if (prewarm) {
+      const cron = await prewarmWorker.scheduled({ cron: '* * * * *' })
+      if (cron.outcome !== 'ok') throw new Error(`the pre-warm run failed: ${cron.outcome}`)
+    }
+    const calls = upstreamCalls() - beforeCron
+    const before = upstreamCalls()
+    const ms = await walk(`${target}/v1`, partnerKey)
+    // Let background refreshes the walk started finish before counting.
+    await new Promise((r) => setTimeout(r, 500))
+    returns.push({ scenario, calls: upstreamCalls() - before, ms, cronCalls: calls })
+    log(`  ${scenario}: ${upstreamCalls() - before} upstream calls, ${(ms / 1000).toFixed(2)} s`)
+  }
+  for (const r of returns) {
+    rows.push({
+      scenario: `${r.scenario} (${GROUPS / 100} pages)`,
+      connections: 1,
+      requests: GROUPS / 100,
+      rps: GROUPS / 100 / (r.ms / 1000),
+      p50: Number.NaN,
+      p99: Number.NaN,
+      errors: 0,
+      note: `${r.calls} upstream calls during the walk, ${(r.ms / 1000).toFixed(2)} s${r.cronCalls ? `; the pre-warm run made ${r.cronCalls} upstream calls before it` : ''}`,
+    })
+  }
   for (const [scenario, ms] of [
     [`SDK walk, ${GROUPS} groups, via warm gateway`, walkGateway],
     [`SDK walk, ${GROUPS} groups, straight at simulator`, walkDirect],
@@ -475,6 +532,14 @@ const targets = [
     target: 'bundle <= 100 KiB gzip (minified)',
     ok: bundleKiB.gzip <= 100,
     value: `${bundleKiB.gzip.toFixed(1)} KiB`,
+  },
+  {
+    target: 'pre-warm: the return walk makes fewer upstream calls, and is faster',
+    ok:
+      returns.length === 2 &&
+      (returns[1]?.calls ?? 0) < (returns[0]?.calls ?? 0) &&
+      (returns[1]?.ms ?? 0) < (returns[0]?.ms ?? 0),
+    value: returns.map((r) => `${r.calls} calls / ${(r.ms / 1000).toFixed(2)} s`).join(' vs '),
   },
   {
     target: 'SDK walk via warm gateway faster than straight',

@@ -67,7 +67,8 @@ export async function runPrewarm(
       report.skipped.budget++
       continue
     }
-    const outcome = await refreshAhead(deps, query, generation, now, 2 * PREWARM_PERIOD_MS)
+    // Each page stamped when it is fetched, not when the run began.
+    const outcome = await refreshAhead(deps, query, generation, state.now(), 2 * PREWARM_PERIOD_MS)
     if (outcome.done === 'fresh-enough') report.skipped['fresh-enough']++
     else report.upstreamCalls += outcome.upstreamCalls
     if (outcome.done === 'refreshed') report.refreshed++
