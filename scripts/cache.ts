@@ -7,7 +7,7 @@ import {
   GENERATION_TTL_MS,
   newGeneration,
 } from '../src/pages/generation'
-import { KV_PROPAGATION_SECONDS, wrangler } from './wrangler'
+import { propagationBound, wrangler } from './wrangler'
 
 const [command, ...rest] = process.argv.slice(2)
 const target = rest.includes('--remote') ? '--remote' : '--local'
@@ -29,7 +29,8 @@ wrangler([
   target,
   ...envArgs,
 ])
-const bound = GENERATION_TTL_MS / 1000 + GENERATION_KV_CACHE_TTL_SECONDS + KV_PROPAGATION_SECONDS
-console.log(
-  `purged: cache generation is now ${generation} (${target.slice(2)}). It reaches every location within ${bound} s (isolate generation cache ${GENERATION_TTL_MS / 1000} s + KV edge cache ${GENERATION_KV_CACHE_TTL_SECONDS} s + KV propagation ${KV_PROPAGATION_SECONDS} s), usually sooner.`,
-)
+const { sentence } = propagationBound([
+  ['isolate generation cache', GENERATION_TTL_MS / 1000],
+  ['KV edge cache', GENERATION_KV_CACHE_TTL_SECONDS],
+])
+console.log(`purged: cache generation is now ${generation} (${target.slice(2)}). ${sentence}`)

@@ -24,7 +24,7 @@ import {
   TIER_NAMES,
   type TierName,
 } from '../src/partners/keys'
-import { KV_PROPAGATION_SECONDS, wrangler } from './wrangler'
+import { propagationBound, wrangler } from './wrangler'
 
 /** Where the records live; a local target may name its own state directory (tests do). */
 export type Target = '--local' | '--remote' | ['--local', '--persist-to', string]
@@ -43,13 +43,14 @@ export interface PartnerStore {
 
 /**
  * How long a change of access takes to reach every location: an isolate trusts a lookup for
- * `PARTNER_LOOKUP_TTL_MS`, KV's edge cache holds a record for its `cacheTtl`, and KV takes up to a
- * minute to propagate a write.
+ * `PARTNER_LOOKUP_TTL_MS`, KV's edge cache holds a record for its `cacheTtl`, then KV propagates.
  */
-export const ACCESS_CHANGE_BOUND_SECONDS =
-  PARTNER_LOOKUP_TTL_MS / 1000 + PARTNER_KV_CACHE_TTL_SECONDS + KV_PROPAGATION_SECONDS
-
-const bound = `It reaches every location within ${ACCESS_CHANGE_BOUND_SECONDS} s (isolate lookup cache ${PARTNER_LOOKUP_TTL_MS / 1000} s + KV edge cache ${PARTNER_KV_CACHE_TTL_SECONDS} s + KV propagation ${KV_PROPAGATION_SECONDS} s), usually sooner.`
+const access = propagationBound([
+  ['isolate lookup cache', PARTNER_LOOKUP_TTL_MS / 1000],
+  ['KV edge cache', PARTNER_KV_CACHE_TTL_SECONDS],
+])
+export const ACCESS_CHANGE_BOUND_SECONDS = access.seconds
+const bound = access.sentence
 
 const targetArgs = (target: Target): string[] => (Array.isArray(target) ? target : [target])
 

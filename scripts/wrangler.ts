@@ -15,6 +15,20 @@ export const WRANGLER = join(
 /** KV's own propagation delay: other locations may see a write this much later. */
 export const KV_PROPAGATION_SECONDS = 60
 
+/**
+ * When a change written to KV reaches every location: the caches in front of it, then KV's own
+ * propagation. Returns the bound and the sentence the CLIs print.
+ */
+export function propagationBound(caches: [label: string, seconds: number][]) {
+  const parts: [string, number][] = [...caches, ['KV propagation', KV_PROPAGATION_SECONDS]]
+  const seconds = parts.reduce((sum, [, s]) => sum + s, 0)
+  const detail = parts.map(([label, s]) => `${label} ${s} s`).join(' + ')
+  return {
+    seconds,
+    sentence: `It reaches every location within ${seconds} s (${detail}), usually sooner.`,
+  }
+}
+
 export const OFFLINE_ENV = { WRANGLER_SEND_METRICS: 'false', CLOUDFLARE_CF_FETCH_ENABLED: 'false' }
 
 /** Runs a wrangler command to completion and returns its stdout; throws with its output if it fails. */

@@ -19,3 +19,8 @@ export function log(level: LogLevel, event: string, fields: Record<string, unkno
   else if (level === 'warn') console.warn(line)
   else console.log(line)
 }
+
+/** An error's name and message for a log line or an operator-only detail (never a secret: callers log only errors of their own I/O). */
+export function errorText(err: unknown): string {
+  return err instanceof Error ? `${err.name}: ${err.message}` : 'unknown'
+}

@@ -1,5 +1,6 @@
 import { DurableObject } from 'cloudflare:workers'
 import { AppError } from '../errors'
+import { errorText } from '../log'
 import { fetchGroupsPage, readAdminKey, type UpstreamTrace } from '../upstream/client'
 import { freshness } from './freshness'
 import { type CachedPage, computeEtag } from './page'
@@ -67,12 +68,7 @@ export class PageFetcher extends DurableObject<Env> {
       }
       return { ok: true, page, leader: true, trace }
     } catch (err) {
-      const error =
-        err instanceof AppError
-          ? err
-          : AppError.upstreamFailed(
-              err instanceof Error ? `${err.name}: ${err.message}` : 'unknown',
-            )
+      const error = err instanceof AppError ? err : AppError.upstreamFailed(errorText(err))
       return { ok: false, error: error.toJSON(), trace }
     }
   }

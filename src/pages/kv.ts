@@ -1,4 +1,4 @@
-import { log } from '../log'
+import { errorText, log } from '../log'
 import type { CachedPage } from './page'
 
 /** KV refuses an `expirationTtl` under 60 s; freshness is kept by our own clock instead. */
@@ -48,8 +48,4 @@ export async function writePage(
   } catch (err) {
     log('warn', 'kv_write_failed', { requestId, key, error: errorText(err) })
   }
-}
-
-function errorText(err: unknown): string {
-  return err instanceof Error ? `${err.name}: ${err.message}` : 'unknown'
 }

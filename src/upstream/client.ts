@@ -1,4 +1,5 @@
 import { AppError } from '../errors'
+import { errorText } from '../log'
 import { type PageQuery, toSearchParams } from './query'
 import { type GroupList, GroupListSchema } from './schemas'
 
@@ -340,9 +341,4 @@ export function retryAfterSeconds(headers: Headers, now = Date.now()): number {
     Math.max(Math.ceil(ms / 1000), DEFAULT_RETRY_AFTER_SECONDS),
     MAX_RETRY_AFTER_SECONDS,
   )
-}
-
-/** A network error's name and message: workerd's say what failed, and never hold a header. */
-function errorText(err: unknown): string {
-  return err instanceof Error ? `${err.name}: ${err.message}` : 'unknown'
 }
