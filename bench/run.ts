@@ -16,19 +16,49 @@ import { cpus, totalmem } from 'node:os'
 import { gzipSync } from 'node:zlib'
 import { convertV4MiniflareOptions, Miniflare } from 'miniflare'
 import OpenAI from 'openai'
+import { integer, readArgs } from '../scripts/cli'
 import { OFFLINE_ENV, WRANGLER } from '../scripts/wrangler'
 import { startSimulatorServer } from '../simulator/server'
 import { SIMULATOR_ADMIN_KEY } from '../simulator/upstream'
 import { digestKey, generatePartnerKey, storageKey } from '../src/partners/keys'
 
-const DURATION = Number(process.env.BENCH_DURATION ?? 8)
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5)
-const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 16)
-const GROUPS = Number(process.env.BENCH_GROUPS ?? 10_000)
-const UPSTREAM_LATENCY_MS = Number(process.env.BENCH_UPSTREAM_LATENCY_MS ?? 30)
-const SNAPSHOT = process.argv.includes('--snapshot')
+const HELP = `usage: npm run bench [-- --snapshot | --pairs]
+
+The gateway's deploy bundle in workerd beside fair ceilings, in A-B-B-A rounds (see docs).
+  --snapshot   also write the committed bench/results/latest.{md,json}
+  --pairs      only the gateway-versus-ceiling rounds
+
+Environment: BENCH_DURATION (seconds per side per round, 8), BENCH_ROUNDS (5), BENCH_CONNECTIONS
+(16), BENCH_GROUPS (10000), BENCH_UPSTREAM_LATENCY_MS (30).`
+
+const { values: flags } = await (async () => {
+  try {
+    return readArgs({
+      name: 'npm run bench',
+      help: HELP,
+      options: { snapshot: { type: 'boolean' }, pairs: { type: 'boolean' } },
+    })
+  } catch (err) {
+    console.error(`npm run bench: ${(err as Error).message} (see npm run bench -- --help)`)
+    process.exit(2)
+  }
+})()
+const setting = (name: string, fallback: number, min: number, max: number) => {
+  try {
+    return integer(name, process.env[name] ?? String(fallback), min, max)
+  } catch (err) {
+    console.error(`npm run bench: ${(err as Error).message}`)
+    process.exit(2)
+  }
+}
+const DURATION = setting('BENCH_DURATION', 8, 1, 600)
+const ROUNDS = setting('BENCH_ROUNDS', 5, 1, 50)
+const CONNECTIONS = setting('BENCH_CONNECTIONS', 16, 1, 1000)
+const GROUPS = setting('BENCH_GROUPS', 10_000, 1, 1_000_000)
+const UPSTREAM_LATENCY_MS = setting('BENCH_UPSTREAM_LATENCY_MS', 30, 0, 10_000)
+const SNAPSHOT = flags.snapshot === true
 /** `--pairs`: only the gateway-versus-ceiling rounds, for quick comparisons while developing. */
-const PAIRS_ONLY = process.argv.includes('--pairs')
+const PAIRS_ONLY = flags.pairs === true
 const BUILD_DIR = 'bench/.build'
 const OUT_DIR = 'bench/.results'
 const PAGE_PATH = '/v1/organization/groups?limit=100'

@@ -1,36 +1,48 @@
-// `npm run cache -- purge [--local|--remote]`: makes every cached page unreachable at once by
-// writing a new cache generation (each page key includes it). Running isolates pick it up within
-// the bound the README gives; old pages expire from KV on their own.
+// `npm run cache -- purge`: makes every cached page unreachable at once by writing a new cache
+// generation (each page key includes it). Old pages expire from KV on their own.
 import {
   GENERATION_KEY,
   GENERATION_KV_CACHE_TTL_SECONDS,
   GENERATION_TTL_MS,
   newGeneration,
 } from '../src/pages/generation'
-import { propagationBound, wrangler } from './wrangler'
+import { isMain, main, oneOf, readArgs } from './cli'
+import { describeTarget, openKv, readTarget, TARGET_HELP, TARGET_OPTIONS } from './kv'
+import { propagationBound } from './wrangler'
 
-const [command, ...rest] = process.argv.slice(2)
-const target = rest.includes('--remote') ? '--remote' : '--local'
-const envAt = rest.indexOf('--env')
-const envArgs = envAt === -1 ? [] : ['--env', rest[envAt + 1] ?? '']
-if (command !== 'purge') {
-  console.error('usage: npm run cache -- purge [--local|--remote] [--env staging|production]')
-  process.exit(1)
+const HELP = `usage: npm run cache -- purge [--local | --remote --env ENV] [--persist-to DIR]
+
+purge   starts a new cache generation: every cached page is unreachable from then on
+${TARGET_HELP}
+
+Exit status: 0 done, 1 the write failed, 2 a wrong command line.`
+
+async function run(argv: string[]): Promise<void> {
+  const { values, positionals } = readArgs(
+    { name: 'npm run cache', help: HELP, options: TARGET_OPTIONS, positionals: [1, 1] },
+    argv,
+  )
+  oneOf('the command', positionals[0] ?? '', ['purge'])
+  const target = readTarget(values)
+  const generation = newGeneration(Date.now())
+  const kv = await openKv(target, 'GROUPS_CACHE')
+  try {
+    await kv.put(GENERATION_KEY, generation)
+  } finally {
+    await kv.close()
+  }
+  const reach =
+    target.kind === 'local'
+      ? `A running wrangler dev applies it within ${GENERATION_TTL_MS / 1000} s (its generation cache).`
+      : propagationBound([
+          ['isolate generation cache', GENERATION_TTL_MS / 1000],
+          ['KV edge cache', GENERATION_KV_CACHE_TTL_SECONDS],
+        ]).sentence
+  console.log(
+    `purged ${describeTarget(target)}: the cache generation is now ${generation}. ${reach}`,
+  )
 }
-const generation = newGeneration(Date.now())
-wrangler([
-  'kv',
-  'key',
-  'put',
-  GENERATION_KEY,
-  generation,
-  '--binding',
-  'GROUPS_CACHE',
-  target,
-  ...envArgs,
-])
-const { sentence } = propagationBound([
-  ['isolate generation cache', GENERATION_TTL_MS / 1000],
-  ['KV edge cache', GENERATION_KV_CACHE_TTL_SECONDS],
-])
-console.log(`purged: cache generation is now ${generation} (${target.slice(2)}). ${sentence}`)
+
+if (isMain(import.meta.url)) {
+  await main('npm run cache', () => run(process.argv.slice(2)))
+}

@@ -1,12 +1,7 @@
-// `npm run rollout -- --env production --output <versions upload output> --steps 10,50,100
-//   --wait 300 --smoke <base URL>`: a gradual deployment of the version `wrangler versions upload`
-// just made. At each step the new version takes that share of traffic beside the one deployed
-// before; after `--wait` seconds the smoke checks run, and if any fails the old version is put
-// back at 100 % and the rollout stops (non-zero exit). Needs CLOUDFLARE_API_TOKEN and
-// CLOUDFLARE_ACCOUNT_ID, and SMOKE_PARTNER_KEY for the checks.
-import { pathToFileURL } from 'node:url'
-import { smoke } from './smoke'
-import { wrangler } from './wrangler'
+// `npm run rollout`: a gradual deployment, smoke-checked at each step. See HELP.
+import { CommandError, integer, isMain, main, oneOf, progress, readArgs, UsageError } from './cli'
+import { readUrl, smoke } from './smoke'
+import { environments, wrangler } from './wrangler'
 
 /** The version id `wrangler versions upload` printed. */
 export function uploadedVersion(output: string): string {
@@ -83,23 +78,82 @@ export async function rollout(
   return true
 }
 
-if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
-  const args = process.argv.slice(2)
-  const flag = (name: string) => args[args.indexOf(name) + 1] ?? ''
-  const env = flag('--env')
-  const plan: RolloutPlan = {
-    env,
-    next: uploadedVersion(flag('--output')),
-    previous: currentVersion(wrangler(['deployments', 'status', '--env', env, '--json'])),
-    steps: flag('--steps').split(',').map(Number),
+const HELP = `usage: npm run rollout -- --env ENV --output TEXT --smoke URL [--steps 10,50,100] [--wait 300]
+
+A gradual deployment of the version wrangler versions upload just made: at each step the new
+version takes that share of traffic beside the one deployed now; after --wait seconds the smoke
+checks run, and if any fails the old version is put back at 100 % (exit 1).
+
+  --env ENV       the environment (the [env.*] tables of wrangler.toml)
+  --output TEXT   what wrangler versions upload printed (its "Worker Version ID" line)
+  --smoke URL     the environment's URL, for npm run smoke's checks
+  --steps LIST    percentages, increasing, ending at 100 (default 10,50,100)
+  --wait SECONDS  before each step's checks (default 300)
+
+Environment: SMOKE_PARTNER_KEY (a partner of that environment), and CLOUDFLARE_API_TOKEN and
+CLOUDFLARE_ACCOUNT_ID for wrangler.`
+
+/** `10,50,100` -> [10, 50, 100]: whole percentages, increasing, ending at 100. */
+export function parseSteps(list: string): number[] {
+  const steps = list.split(',').map((p) => integer('--steps', p, 1, 100))
+  if (steps.some((p, i) => i > 0 && p <= (steps[i - 1] ?? 0)) || steps.at(-1) !== 100) {
+    throw new UsageError(`--steps must increase and end at 100; got '${list}'`)
   }
-  const waitMs = Number(flag('--wait')) * 1000
-  const ok = await rollout(
-    plan,
-    wrangler,
-    () => smoke(flag('--smoke'), process.env.SMOKE_PARTNER_KEY ?? ''),
-    () => new Promise((resolve) => setTimeout(resolve, waitMs)),
+  return steps
+}
+
+async function run(argv: string[]): Promise<boolean> {
+  const { values } = readArgs(
+    {
+      name: 'npm run rollout',
+      help: HELP,
+      options: {
+        env: { type: 'string' },
+        output: { type: 'string' },
+        smoke: { type: 'string' },
+        steps: { type: 'string', default: '10,50,100' },
+        wait: { type: 'string', default: '300' },
+      },
+    },
+    argv,
+  )
+  const required = (name: 'env' | 'output' | 'smoke') => {
+    const value = values[name]
+    if (value === undefined) throw new UsageError(`--${name} is required`)
+    return value
+  }
+  const env = oneOf('--env', required('env'), environments())
+  const output = required('output')
+  const smokeUrl = readUrl('--smoke', required('smoke'))
+  const steps = parseSteps(values.steps)
+  const waitMs = integer('--wait', values.wait, 0, 3600) * 1000
+  const key = process.env.SMOKE_PARTNER_KEY
+  if (!key) throw new UsageError('SMOKE_PARTNER_KEY must hold a partner key of that environment')
+  let next: string
+  try {
+    next = uploadedVersion(output)
+  } catch (err) {
+    throw new UsageError(`--output: ${(err as Error).message}`)
+  }
+  progress(`reading the current deployment of '${env}' through wrangler…`)
+  const previous = currentVersion(wrangler(['deployments', 'status', '--env', env, '--json']))
+  return rollout(
+    { env, next, previous, steps },
+    (args) => {
+      progress(`wrangler ${args.slice(0, 4).join(' ')}…`)
+      return wrangler(args)
+    },
+    () => smoke(smokeUrl, key),
+    () => {
+      progress(`waiting ${waitMs / 1000} s before the smoke checks…`)
+      return new Promise((resolve) => setTimeout(resolve, waitMs))
+    },
     (line) => console.log(line),
   )
-  process.exit(ok ? 0 : 1)
+}
+
+if (isMain(import.meta.url)) {
+  await main('npm run rollout', async () => {
+    if (!(await run(process.argv.slice(2)))) throw new CommandError('the rollout was rolled back')
+  })
 }

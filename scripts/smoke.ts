@@ -1,7 +1,5 @@
-// `npm run smoke -- <base URL>`: the checks a deploy must pass before it takes more traffic:
-// /healthz answers 200 (configured), and one authenticated page (SMOKE_PARTNER_KEY, a partner of
-// that environment) is a valid List groups page. Exits non-zero, saying why, on any failure.
-import { pathToFileURL } from 'node:url'
+// `npm run smoke -- <base URL>`: the checks a deploy must pass before it takes more traffic. See HELP.
+import { CommandError, isMain, main, readArgs, UsageError } from './cli'
 
 export interface SmokeResult {
   ok: boolean
@@ -38,14 +36,38 @@ export async function smoke(
   return { ok, checks }
 }
 
-if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
-  const baseUrl = process.argv[2]
-  const key = process.env.SMOKE_PARTNER_KEY
-  if (!baseUrl || !key) {
-    console.error('usage: SMOKE_PARTNER_KEY=gwp_... npm run smoke -- <base URL>')
-    process.exit(2)
+const HELP = `usage: SMOKE_PARTNER_KEY=gwp_... npm run smoke -- <base URL>
+
+The checks a deploy must pass before it takes more traffic: GET /healthz answers 200, and one
+authenticated page (SMOKE_PARTNER_KEY, a partner of that environment) is a valid List groups page.
+Exit status: 0 every check passed, 1 one failed, 2 a wrong command line.`
+
+/** An http(s) URL, named in the error when it is not one. */
+export function readUrl(what: string, value: string): string {
+  let url: URL | undefined
+  try {
+    url = new URL(value)
+  } catch {}
+  if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:')) {
+    throw new UsageError(`${what} must be an http(s) URL; got '${value}'`)
   }
-  const result = await smoke(baseUrl, key)
-  for (const line of result.checks) console.log(line)
-  process.exit(result.ok ? 0 : 1)
+  return value
+}
+
+if (isMain(import.meta.url)) {
+  await main('npm run smoke', async () => {
+    const { positionals } = readArgs({
+      name: 'npm run smoke',
+      help: HELP,
+      options: {},
+      positionals: [0, 1],
+    })
+    if (positionals[0] === undefined) throw new UsageError('the base URL is required')
+    const baseUrl = readUrl('the base URL', positionals[0])
+    const key = process.env.SMOKE_PARTNER_KEY
+    if (!key) throw new UsageError('SMOKE_PARTNER_KEY must hold a partner key')
+    const result = await smoke(baseUrl, key)
+    for (const line of result.checks) console.log(line)
+    if (!result.ok) throw new CommandError('a smoke check failed')
+  })
 }

@@ -1,10 +1,8 @@
-// `npm run usage -- [--env staging|production] [--since 24h] [--json]`: each partner's requests,
-// hit ratio, 4xx / 429 / 5xx counts, upstream calls and p50 / p99 time, from the Analytics Engine
-// data points the gateway writes (src/http/access-log.ts), through the SQL API. Needs
-// CLOUDFLARE_ACCOUNT_ID and CLOUDFLARE_API_TOKEN (Account Analytics: Read). Rows are sampled, so
-// every count sums `_sample_interval` rather than counting rows.
+// `npm run usage`: per-partner figures from the Analytics Engine data points the gateway writes
+// (src/http/access-log.ts), through the SQL API. See HELP.
 import { readFileSync } from 'node:fs'
-import { pathToFileURL } from 'node:url'
+import { CommandError, isMain, main, oneOf, progress, readArgs, UsageError } from './cli'
+import { environments } from './wrangler'
 
 export interface UsageRow {
   partner: string
@@ -30,9 +28,14 @@ export function datasetOf(wranglerToml: string, env: string | undefined): string
 
 /** `24h`, `90m`, `7d` -> seconds. */
 export function parseSince(since: string): number {
-  const m = /^(\d+)([mhd])$/.exec(since)
-  if (!m) throw new Error('--since takes a number and m, h or d, e.g. 24h')
-  return Number(m[1]) * { m: 60, h: 3600, d: 86_400 }[m[2] as 'm' | 'h' | 'd']
+  const m = /^([1-9]\d{0,5})([mhd])$/.exec(since)
+  const seconds = m ? Number(m[1]) * { m: 60, h: 3600, d: 86_400 }[m[2] as 'm' | 'h' | 'd'] : 0
+  if (!seconds || seconds > 90 * 86_400) {
+    throw new UsageError(
+      `--since takes a number and m, h or d, at most 90d (24h, say); got '${since}'`,
+    )
+  }
+  return seconds
 }
 
 /** The query: one row per partner, weighted by each point's sample interval. */
@@ -58,7 +61,7 @@ FORMAT JSON`
 /** The SQL API's JSON answer, as rows. */
 export function parseUsage(answer: unknown): UsageRow[] {
   const data = (answer as { data?: Record<string, unknown>[] }).data
-  if (!Array.isArray(data)) throw new Error('the SQL API answered without a data array')
+  if (!Array.isArray(data)) throw new CommandError('the SQL API answered without a data array')
   const n = (v: unknown) => Number(v ?? 0)
   return data.map((r) => ({
     partner: String(r.partner),
@@ -108,32 +111,71 @@ export function formatUsage(rows: UsageRow[]): string {
     .join('\n')
 }
 
-/** Asks the Analytics Engine SQL API. */
-export async function queryUsage(
-  sql: string,
-  accountId: string,
-  token: string,
-  fetchImpl: typeof fetch = fetch,
-): Promise<unknown> {
-  const res = await fetchImpl(
-    `https://api.cloudflare.com/client/v4/accounts/${accountId}/analytics_engine/sql`,
-    { method: 'POST', headers: { Authorization: `Bearer ${token}` }, body: sql },
-  )
+/** Cloudflare's API, as wrangler finds it when CLOUDFLARE_API_BASE_URL is not set. */
+const DEFAULT_API_BASE_URL = 'https://api.cloudflare.com/client/v4'
+
+/** Asks the Analytics Engine SQL API; a refusal or a non-JSON answer fails in one line. */
+async function queryUsage(sql: string, accountId: string, token: string, base: string) {
+  let res: Response
+  try {
+    res = await fetch(`${base.replace(/\/+$/, '')}/accounts/${accountId}/analytics_engine/sql`, {
+      method: 'POST',
+      headers: { Authorization: `Bearer ${token}` },
+      body: sql,
+    })
+  } catch (err) {
+    throw new CommandError(`the SQL API could not be reached: ${(err as Error).message}`)
+  }
   const text = await res.text()
-  if (!res.ok) throw new Error(`the SQL API answered ${res.status}: ${text.slice(0, 500)}`)
-  return JSON.parse(text)
+  const oneLine = text.replace(/\s+/g, ' ').slice(0, 300)
+  if (!res.ok) throw new CommandError(`the SQL API answered ${res.status}: ${oneLine}`)
+  try {
+    return JSON.parse(text) as unknown
+  } catch {
+    throw new CommandError(`the SQL API answered something other than JSON: ${oneLine}`)
+  }
 }
 
-if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
-  const args = process.argv.slice(2)
-  const flag = (name: string) => (args.includes(name) ? args[args.indexOf(name) + 1] : undefined)
+const HELP = `usage: npm run usage -- --env ENV [--since 24h] [--json]
+
+Each partner's requests, hit ratio, 4xx / 429 / 5xx counts, upstream calls and p50 / p99 time, from
+the Analytics Engine data points the gateway writes, through Cloudflare's SQL API. Rows are
+sampled, so every count sums _sample_interval rather than counting rows.
+
+  --env ENV      the environment (the [env.*] tables of wrangler.toml)
+  --since SPAN   how far back: a number and m, h or d (default 24h, at most 90d)
+  --json         the rows as JSON instead of a table
+
+Environment: CLOUDFLARE_ACCOUNT_ID, CLOUDFLARE_API_TOKEN (Account Analytics: Read), and
+CLOUDFLARE_API_BASE_URL as wrangler reads it (default ${DEFAULT_API_BASE_URL}).`
+
+async function run(argv: string[]): Promise<void> {
+  const { values } = readArgs(
+    {
+      name: 'npm run usage',
+      help: HELP,
+      options: {
+        env: { type: 'string' },
+        since: { type: 'string', default: '24h' },
+        json: { type: 'boolean' },
+      },
+    },
+    argv,
+  )
+  if (values.env === undefined) throw new UsageError('--env is required')
+  const env = oneOf('--env', values.env, environments())
+  const since = parseSince(values.since)
   const { CLOUDFLARE_ACCOUNT_ID: account, CLOUDFLARE_API_TOKEN: token } = process.env
   if (!account || !token) {
-    console.error('npm run usage needs CLOUDFLARE_ACCOUNT_ID and CLOUDFLARE_API_TOKEN')
-    process.exit(2)
+    throw new UsageError('CLOUDFLARE_ACCOUNT_ID and CLOUDFLARE_API_TOKEN must be set')
   }
-  const dataset = datasetOf(readFileSync('wrangler.toml', 'utf8'), flag('--env') ?? 'production')
-  const sql = usageQuery(dataset, parseSince(flag('--since') ?? '24h'))
-  const rows = parseUsage(await queryUsage(sql, account, token))
-  console.log(args.includes('--json') ? JSON.stringify(rows, null, 2) : formatUsage(rows))
+  const dataset = datasetOf(readFileSync('wrangler.toml', 'utf8'), env)
+  progress(`asking the Analytics Engine SQL API about ${dataset}…`)
+  const base = process.env.CLOUDFLARE_API_BASE_URL || DEFAULT_API_BASE_URL
+  const rows = parseUsage(await queryUsage(usageQuery(dataset, since), account, token, base))
+  console.log(values.json ? JSON.stringify(rows, null, 2) : formatUsage(rows))
+}
+
+if (isMain(import.meta.url)) {
+  await main('npm run usage', () => run(process.argv.slice(2)))
 }

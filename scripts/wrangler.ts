@@ -1,9 +1,8 @@
 // How the project's scripts run the pinned wrangler: under the Node that runs them (Node 24 via
 // npm scripts), never talking to anything but loopback.
 import { type ChildProcess, type SpawnOptions, spawn, spawnSync } from 'node:child_process'
-import { writeFileSync } from 'node:fs'
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
-import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { SIMULATOR_ADMIN_KEY } from '../simulator/upstream'
 
@@ -11,6 +10,12 @@ export const WRANGLER = join(
   dirname(createRequire(import.meta.url).resolve('wrangler/package.json')),
   'bin/wrangler.js',
 )
+
+/** The environments wrangler.toml declares (`[env.staging]`, ...), in the project npm runs in. */
+export function environments(config = 'wrangler.toml'): string[] {
+  const toml = readFileSync(config, 'utf8')
+  return [...new Set([...toml.matchAll(/^\[env\.([\w-]+)\]/gm)].map((m) => m[1] as string))]
+}
 
 /** KV's own propagation delay: other locations may see a write this much later. */
 export const KV_PROPAGATION_SECONDS = 60
@@ -31,16 +36,21 @@ export function propagationBound(caches: [label: string, seconds: number][]) {
 
 export const OFFLINE_ENV = { WRANGLER_SEND_METRICS: 'false', CLOUDFLARE_CF_FETCH_ENABLED: 'false' }
 
-/** Runs a wrangler command to completion and returns its stdout; throws with its output if it fails. */
+/**
+ * Runs a wrangler command to completion and returns its stdout. It is the `wrangler` on PATH: under
+ * `npm run`, the project's pinned one (node_modules/.bin comes first). A failure throws one line:
+ * wrangler's own `✘ [ERROR]` message when it printed one.
+ */
 export function wrangler(args: string[]): string {
-  const result = spawnSync(process.execPath, [WRANGLER, ...args], {
+  const result = spawnSync('wrangler', args, {
     encoding: 'utf8',
     env: { ...process.env, ...OFFLINE_ENV },
   })
+  if (result.error) throw new Error(`wrangler could not be started: ${result.error.message}`)
   if (result.status !== 0) {
-    throw new Error(
-      `wrangler ${args.slice(0, 3).join(' ')} failed:\n${result.stderr || result.stdout}`,
-    )
+    const output = `${result.stderr}\n${result.stdout}`
+    const reason = /\[ERROR\]\s*(.+)/.exec(output)?.[1] ?? output.trim().split('\n').at(-1) ?? ''
+    throw new Error(`wrangler ${args.slice(0, 3).join(' ')} failed: ${reason.trim()}`)
   }
   return result.stdout
 }
@@ -61,9 +71,13 @@ export function hermeticEnv(secrets: Record<string, string>): Record<string, str
   return { ...env, ...OFFLINE_ENV, CLOUDFLARE_LOAD_DEV_VARS_FROM_DOT_ENV: 'true', ...secrets }
 }
 
-/** An empty env file: given with `--env-file`, wrangler reads it instead of `.dev.vars`. */
+/**
+ * An empty env file inside the project's own ignored `.wrangler/`: given with `--env-file`,
+ * wrangler reads it instead of `.dev.vars`.
+ */
 function emptyEnvFile(): string {
-  const file = join(tmpdir(), 'groups-gateway-hermetic.env')
+  mkdirSync('.wrangler', { recursive: true })
+  const file = join('.wrangler', 'hermetic.env')
   writeFileSync(file, '# Local runs take no secret from a file: see scripts/wrangler.ts\n')
   return file
 }

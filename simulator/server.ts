@@ -1,7 +1,12 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { pathToFileURL } from 'node:url'
-import { DroppedConnection, type SimulatorOptions, UpstreamSimulator } from './upstream'
+import { integer, isMain, main, readArgs } from '../scripts/cli'
+import {
+  DroppedConnection,
+  SIMULATOR_ADMIN_KEY,
+  type SimulatorOptions,
+  UpstreamSimulator,
+} from './upstream'
 
 export interface RunningSimulator {
   sim: UpstreamSimulator
@@ -70,18 +75,28 @@ function closeServer(server: Server): Promise<void> {
   })
 }
 
-function intEnv(name: string, fallback: number): number {
+function intEnv(name: string, fallback: number, max = 1_000_000): number {
   const raw = process.env[name]
-  if (raw === undefined || raw === '') return fallback
-  const value = Number(raw)
-  if (!Number.isInteger(value) || value < 0) throw new Error(`${name} must be a whole number`)
-  return value
+  return raw === undefined || raw === '' ? fallback : integer(name, raw, 0, max)
 }
 
-/** `npm run simulator`: SIM_PORT (9000), SIM_HOST, SIM_GROUPS, SIM_SEED, SIM_LATENCY_MS, SIM_ADMIN_KEY. */
-async function main(): Promise<void> {
+const HELP = `usage: npm run simulator
+
+The upstream simulator alone: List groups over HTTP on 127.0.0.1, with faults to switch on.
+
+Environment:
+  SIM_PORT        its port (default 9000)
+  SIM_HOST        its address (default 127.0.0.1)
+  SIM_GROUPS      how many groups it seeds (default 2500)
+  SIM_SEED        the seed of their names and ids
+  SIM_LATENCY_MS  latency added to every answer (default 0)
+  SIM_ADMIN_KEY   the admin key it accepts (default ${SIMULATOR_ADMIN_KEY})`
+
+/** `npm run simulator`: see HELP. */
+async function run(): Promise<void> {
+  readArgs({ name: 'npm run simulator', help: HELP, options: {} })
   const running = await startSimulatorServer({
-    port: intEnv('SIM_PORT', 9000),
+    port: intEnv('SIM_PORT', 9000, 65_535),
     host: process.env.SIM_HOST || '127.0.0.1',
     groups: process.env.SIM_GROUPS ? intEnv('SIM_GROUPS', 0) : undefined,
     seed: process.env.SIM_SEED ? intEnv('SIM_SEED', 0) : undefined,
@@ -96,4 +111,4 @@ async function main(): Promise<void> {
   process.on('SIGTERM', stop)
 }
 
-if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) await main()
+if (isMain(import.meta.url)) await main('npm run simulator', run)

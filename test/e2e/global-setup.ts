@@ -90,7 +90,7 @@ export default async function setup(project: TestProject) {
   await registerPartner(
     partnerKey,
     { name: 'e2e', createdAt: new Date().toISOString(), tier: 'elevated' },
-    ['--local', '--persist-to', state],
+    { kind: 'local', persistTo: state },
   )
 
   const partnerSite = await startPartnerSite()
