@@ -48,7 +48,8 @@ export function wrangler(args: string[]): string {
   })
   if (result.error) throw new Error(`wrangler could not be started: ${result.error.message}`)
   if (result.status !== 0) {
-    const output = `${result.stderr}\n${result.stdout}`
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: wrangler colours its errors even in a pipe
+    const output = `${result.stderr}\n${result.stdout}`.replace(/\x1b\[[0-9;]*m/g, '')
     const reason = /\[ERROR\]\s*(.+)/.exec(output)?.[1] ?? output.trim().split('\n').at(-1) ?? ''
     throw new Error(`wrangler ${args.slice(0, 3).join(' ')} failed: ${reason.trim()}`)
   }
