@@ -4,6 +4,10 @@ import { TEST_ADMIN_KEY, TEST_UPSTREAM_BASE_URL } from './test/constants.ts'
 
 // The suite never sees a real admin key, even one exported in the developer's shell.
 process.env.OPENAI_ADMIN_KEY = TEST_ADMIN_KEY
+// The plugin reads wrangler.toml through wrangler, which says where each worker's secrets came
+// from (once per test file): the bindings below override them all, so only warnings are worth
+// printing.
+process.env.WRANGLER_LOG ??= 'warn'
 
 export default defineConfig({
   test: {

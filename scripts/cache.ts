@@ -6,7 +6,7 @@ import {
   GENERATION_TTL_MS,
   newGeneration,
 } from '../src/pages/generation'
-import { isMain, main, oneOf, readArgs } from './cli'
+import { argumentsChecked, isMain, main, oneOf, readArgs } from './cli'
 import { describeTarget, openKv, readTarget, TARGET_HELP, TARGET_OPTIONS } from './kv'
 import { propagationBound } from './wrangler'
 
@@ -24,6 +24,7 @@ async function run(argv: string[]): Promise<void> {
   )
   oneOf('the command', positionals[0] ?? '', ['purge'])
   const target = readTarget(values)
+  argumentsChecked('npm run cache')
   const generation = newGeneration(Date.now())
   const kv = await openKv(target, 'GROUPS_CACHE')
   try {

@@ -81,6 +81,17 @@ export function integer(what: string, value: string, min: number, max: number): 
   return n
 }
 
+/**
+ * Called once a script has read and checked its arguments, before it touches anything. With
+ * GATEWAY_CHECK_ARGS=1 it stops there: the docs' tests check commands that need an account so.
+ */
+export function argumentsChecked(name: string): void {
+  if (process.env.GATEWAY_CHECK_ARGS === '1') {
+    console.log(`${name}: arguments ok`)
+    process.exit(0)
+  }
+}
+
 /** A progress line on stderr, so stdout stays what a pipe wants (`| tail -1`, `--json`). */
 export function progress(line: string): void {
   process.stderr.write(`${line}\n`)

@@ -10,7 +10,7 @@ import {
   storageKey,
   TIER_NAMES,
 } from '../src/partners/keys'
-import { CommandError, isMain, main, oneOf, readArgs, UsageError } from './cli'
+import { argumentsChecked, CommandError, isMain, main, oneOf, readArgs, UsageError } from './cli'
 import {
   describeTarget,
   type KvStore,
@@ -151,6 +151,7 @@ async function run(argv: string[]): Promise<void> {
         ? undefined
         : oneOf('--tier', values.tier, TIER_NAMES)
   const target = readTarget(values)
+  argumentsChecked('npm run partners')
   const where = describeTarget(target)
   const reach =
     target.kind === 'local'

@@ -1,5 +1,15 @@
 // `npm run rollout`: a gradual deployment, smoke-checked at each step. See HELP.
-import { CommandError, integer, isMain, main, oneOf, progress, readArgs, UsageError } from './cli'
+import {
+  argumentsChecked,
+  CommandError,
+  integer,
+  isMain,
+  main,
+  oneOf,
+  progress,
+  readArgs,
+  UsageError,
+} from './cli'
 import { readUrl, smoke } from './smoke'
 import { environments, wrangler } from './wrangler'
 
@@ -135,6 +145,7 @@ async function run(argv: string[]): Promise<boolean> {
   } catch (err) {
     throw new UsageError(`--output: ${(err as Error).message}`)
   }
+  argumentsChecked('npm run rollout')
   progress(`reading the current deployment of '${env}' through wrangler…`)
   const previous = currentVersion(wrangler(['deployments', 'status', '--env', env, '--json']))
   return rollout(

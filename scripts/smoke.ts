@@ -1,5 +1,5 @@
 // `npm run smoke -- <base URL>`: the checks a deploy must pass before it takes more traffic. See HELP.
-import { CommandError, isMain, main, readArgs, UsageError } from './cli'
+import { argumentsChecked, CommandError, isMain, main, readArgs, UsageError } from './cli'
 
 export interface SmokeResult {
   ok: boolean
@@ -66,6 +66,7 @@ if (isMain(import.meta.url)) {
     const baseUrl = readUrl('the base URL', positionals[0])
     const key = process.env.SMOKE_PARTNER_KEY
     if (!key) throw new UsageError('SMOKE_PARTNER_KEY must hold a partner key')
+    argumentsChecked('npm run smoke')
     const result = await smoke(baseUrl, key)
     for (const line of result.checks) console.log(line)
     if (!result.ok) throw new CommandError('a smoke check failed')

@@ -1,7 +1,16 @@
 // `npm run usage`: per-partner figures from the Analytics Engine data points the gateway writes
 // (src/http/access-log.ts), through the SQL API. See HELP.
 import { readFileSync } from 'node:fs'
-import { CommandError, isMain, main, oneOf, progress, readArgs, UsageError } from './cli'
+import {
+  argumentsChecked,
+  CommandError,
+  isMain,
+  main,
+  oneOf,
+  progress,
+  readArgs,
+  UsageError,
+} from './cli'
 import { environments } from './wrangler'
 
 export interface UsageRow {
@@ -169,6 +178,7 @@ async function run(argv: string[]): Promise<void> {
   if (!account || !token) {
     throw new UsageError('CLOUDFLARE_ACCOUNT_ID and CLOUDFLARE_API_TOKEN must be set')
   }
+  argumentsChecked('npm run usage')
   const dataset = datasetOf(readFileSync('wrangler.toml', 'utf8'), env)
   progress(`asking the Analytics Engine SQL API about ${dataset}…`)
   const base = process.env.CLOUDFLARE_API_BASE_URL || DEFAULT_API_BASE_URL

@@ -1,4 +1,5 @@
 import { createApp, createState } from './app'
+import { setLogVersion } from './log'
 import { runPrewarm } from './ops/prewarm'
 
 export { PageFetcher } from './pages/fetcher'
@@ -12,6 +13,8 @@ export default {
   fetch: app.fetch,
   /** The pre-warm cron (wrangler.toml `[triggers]`), through the same page service as requests. */
   scheduled(_controller, env, ctx) {
+    // A cron run may be the isolate's first event: its lines carry the version too.
+    setLogVersion(env.VERSION?.id ?? null)
     ctx.waitUntil(runPrewarm(env, state, (promise) => ctx.waitUntil(promise)))
   },
 } satisfies ExportedHandler<Env>

@@ -4,9 +4,12 @@ export type LogLevel = 'info' | 'warn' | 'error'
 /** The deployed version's id (the `VERSION` binding), the same for every request of an isolate. */
 let version: string | null = null
 
-/** Sets the version every line carries: once per isolate, from its first request's bindings. */
-export function setLogVersion(id: string | null): void {
-  version = id
+/**
+ * Sets the version every line carries, from the bindings of the event at hand (a request, a cron
+ * run). A Durable Object passes `onlyIfUnknown`: in an isolate of its own, its lines need one too.
+ */
+export function setLogVersion(id: string | null, onlyIfUnknown = false): void {
+  if (!onlyIfUnknown || version === null) version = id
 }
 
 /**

@@ -1,6 +1,6 @@
 import { DurableObject } from 'cloudflare:workers'
 import { AppError } from '../errors'
-import { errorText } from '../log'
+import { errorText, setLogVersion } from '../log'
 import { fetchGroupsPage, readAdminKey, type UpstreamTrace } from '../upstream/client'
 import { freshness } from './freshness'
 import { type CachedPage, computeEtag } from './page'
@@ -17,6 +17,12 @@ const FRESH_REUSE_MS = 1_000
 export class PageFetcher extends DurableObject<Env> {
   private inflight: { result: Promise<FetchPageResult>; maxRetries: number } | null = null
   private last: CachedPage | null = null
+
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env)
+    // A Durable Object may live in an isolate of its own: its lines carry the version too.
+    setLogVersion(env.VERSION?.id ?? null, true)
+  }
 
   async fetchPage(req: FetchPageRequest): Promise<FetchPageResult> {
     while (this.inflight) {

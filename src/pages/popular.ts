@@ -1,4 +1,5 @@
 import { DurableObject } from 'cloudflare:workers'
+import { setLogVersion } from '../log'
 import type { PageQuery } from '../upstream/query'
 import { type Demand, MAX_TRACKED, pageId } from './demand'
 
@@ -24,6 +25,7 @@ export class PopularPages extends DurableObject<Env> {
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env)
+    setLogVersion(env.VERSION?.id ?? null, true)
     this.loaded = ctx.blockConcurrencyWhile(async () => {
       this.scores = new Map((await ctx.storage.get<[string, Score][]>('scores')) ?? [])
     })

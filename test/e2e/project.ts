@@ -40,7 +40,8 @@ export interface Project {
 export function userEnv(extra: Record<string, string> = {}): Record<string, string | undefined> {
   const env = Object.fromEntries(
     Object.entries(process.env).filter(
-      ([name]) => !/^(CLOUDFLARE_|OPENAI_|SMOKE_|npm_|GATEWAY_KEY$|PORT$|SIM_)/.test(name),
+      ([name]) =>
+        !/^(CLOUDFLARE_|OPENAI_|SMOKE_|WRANGLER_LOG$|npm_|GATEWAY_KEY$|PORT$|SIM_)/.test(name),
     ),
   )
   // A user's shell has no project's node_modules/.bin on PATH: `npm run` adds the project's own.

@@ -107,10 +107,17 @@ describe('pre-warm', () => {
     expect(report).toMatchObject({ candidates: 0, upstreamCalls: 0 })
   })
 
-  it('runs from the scheduled handler', async () => {
+  it('runs from the scheduled handler, its log line carrying the deployed version', async () => {
     const ctx = createExecutionContext()
-    await worker.scheduled(createScheduledController({ cron: '* * * * *' }), env, ctx)
+    const VERSION = { id: 'cron-version-id', tag: '', timestamp: '2026-11-30T00:00:00Z' }
+    await worker.scheduled(
+      createScheduledController({ cron: '* * * * *' }),
+      { ...env, VERSION } as Env,
+      ctx,
+    )
     await waitOnExecutionContext(ctx)
-    expect(logs.some((l) => l.includes('"event":"prewarm"'))).toBe(true)
+    const prewarm = logs.map((l) => JSON.parse(l)).filter((l) => l.event === 'prewarm')
+    expect(prewarm).toHaveLength(1)
+    expect(prewarm[0].version).toBe('cron-version-id')
   })
 })

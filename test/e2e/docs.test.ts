@@ -1,0 +1,225 @@
+// The README's and docs/'s shell blocks, run in order as one shell session in a copy of the
+// project, against the worker `npm start` runs there (on its documented ports): a command changed in
+// code and not in its document fails here. See doctest.ts for how a block says how it is run.
+import { type ChildProcess, spawn } from 'node:child_process'
+import {
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs'
+import { createServer } from 'node:net'
+import { join, resolve } from 'node:path'
+import { satisfies } from 'semver'
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
+import { type Block, blocks, matches } from './doctest'
+import { type Project, project, sh, userEnv } from './project'
+
+const ROOT = resolve(import.meta.dirname, '../..')
+const DOCUMENTS = [
+  'README.md',
+  ...readdirSync(join(ROOT, 'docs'))
+    .filter((f) => f.endsWith('.md'))
+    .sort()
+    .map((f) => `docs/${f}`),
+]
+/** The ports the documents name: `npm start`'s worker and simulator, and a second worker. */
+const PORTS = [8787, 9000, 8788]
+/** What an operator would have set before running the account blocks (placeholders here). */
+const ACCOUNT_ENV = {
+  GATEWAY_CHECK_ARGS: '1',
+  STAND_IN_WRANGLER_CHECK: '1',
+  CLOUDFLARE_API_TOKEN: 'placeholder-token',
+  CLOUDFLARE_ACCOUNT_ID: 'placeholder-account',
+  STAGING_URL: 'https://groups-gateway-staging.example.workers.dev',
+  PRODUCTION_URL: 'https://groups-gateway-production.example.workers.dev',
+  STAGING_PARTNER_KEY: `gwp_${'s'.repeat(43)}`,
+  PRODUCTION_PARTNER_KEY: `gwp_${'p'.repeat(43)}`,
+}
+
+let p: Project
+const servers: ChildProcess[] = []
+let session: string
+
+function portFree(port: number): Promise<boolean> {
+  return new Promise((done) => {
+    const server = createServer()
+    server.once('error', () => done(false))
+    server.listen(port, '127.0.0.1', () => server.close(() => done(true)))
+  })
+}
+
+/** Waits until `url` answers 200; fails at once if the server exits first. */
+async function ready(url: string, child: ChildProcess, output: () => string) {
+  const exited = new Promise<never>((_, fail) =>
+    child.once('exit', () => fail(new Error(`exited before ${url} answered:\n${output()}`))),
+  )
+  const answered = vi.waitFor(
+    async () => {
+      const res = await fetch(url)
+      if (!res.ok) throw new Error(`${url} -> ${res.status}`)
+    },
+    { timeout: 60_000, interval: 250 },
+  )
+  await Promise.race([answered, exited])
+}
+
+/** Starts `command` in the session as a server of its own process group. */
+async function background(command: string, url: string, env: Record<string, string> = {}) {
+  const child = spawn('bash', ['-c', preamble(command)], {
+    cwd: p.dir,
+    env: userEnv(env) as NodeJS.ProcessEnv,
+    detached: true,
+  })
+  servers.push(child)
+  let output = ''
+  child.stdout?.on('data', (d) => {
+    output += d
+  })
+  child.stderr?.on('data', (d) => {
+    output += d
+  })
+  await ready(url, child, () => output)
+}
+
+/** The block, inside the session: the directory and exports the blocks before it left. */
+function preamble(code: string, save = false): string {
+  return [
+    `cd "$(cat ${session}/cwd)"`,
+    `source ${session}/env`,
+    save ? `trap 'export -p > ${session}/env; pwd > ${session}/cwd' EXIT` : '',
+    'set -eo pipefail',
+    code,
+  ].join('\n')
+}
+
+/** Runs a block in the session; an account block's placeholders never reach the blocks after it. */
+const run = (code: string, account: boolean) =>
+  sh(preamble(code, !account), p.dir, userEnv(account ? ACCOUNT_ENV : {}))
+
+beforeAll(async () => {
+  const busy = (await Promise.all(PORTS.map(portFree))).flatMap((free, i) =>
+    free ? [] : [PORTS[i]],
+  )
+  if (busy.length) {
+    throw new Error(
+      `the documents' ports ${busy.join(', ')} are in use: stop what listens there (an npm start?)`,
+    )
+  }
+  p = project({ standInWrangler: true })
+  session = join(p.dir, '.doctest')
+  mkdirSync(session)
+  writeFileSync(join(session, 'cwd'), p.dir)
+  writeFileSync(join(session, 'env'), '')
+  // The one command the documents start with, run as written: the rest run against it.
+  await background('npm start', 'http://127.0.0.1:8787/healthz')
+}, 120_000)
+
+afterAll(() => {
+  for (const child of servers) {
+    if (child.pid && child.exitCode === null) process.kill(-child.pid, 'SIGTERM')
+  }
+  p?.close()
+})
+
+/** `npm i -E [-D] name@version ...`: every pin must be package.json's own. */
+function checkPins(code: string): void {
+  const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as {
+    dependencies: Record<string, string>
+    devDependencies: Record<string, string>
+  }
+  const pinned = { ...pkg.dependencies, ...pkg.devDependencies }
+  const lines = code.split('\n').filter((l) => l.trim() && !l.trim().startsWith('#'))
+  for (const line of lines) {
+    expect(line).toMatch(/^npm i -E (-D )?/)
+    for (const spec of line.replace(/#.*/, '').trim().split(/\s+/).slice(2)) {
+      if (spec.startsWith('-')) continue
+      const at = spec.lastIndexOf('@')
+      expect(`${spec.slice(0, at)}@${pinned[spec.slice(0, at)]}`).toBe(spec)
+    }
+  }
+}
+
+function describeBlock(block: Block): string {
+  const first = block.code.split('\n')[0]?.slice(0, 60)
+  switch (block.mode.kind) {
+    case 'skip':
+      return `is not run (${block.mode.reason})`
+    case 'account':
+      return `parses: every command exists and takes its flags (\`${first}\`…)`
+    case 'registry':
+      return "pins exactly the versions package.json pins (the project's modules stand in)"
+    case 'background':
+      return `starts a server that answers ${block.mode.ready}`
+    case 'file':
+      return `is written to ${block.mode.name}`
+    default:
+      return block.expected === undefined
+        ? `runs as written (\`${first}\`…)`
+        : `runs as written and prints what the document shows (\`${first}\`…)`
+  }
+}
+
+describe('README.md, what npm install prints on Node 20', () => {
+  it('names every locked package whose engines refuse Node 20 (the EBADENGINE warnings)', () => {
+    const lock = JSON.parse(readFileSync(join(ROOT, 'package-lock.json'), 'utf8')) as {
+      packages: Record<string, { engines?: { node?: string } }>
+    }
+    const refusing = Object.entries(lock.packages).flatMap(([path, entry]) =>
+      path && entry.engines?.node && !satisfies('20.20.0', entry.engines.node)
+        ? [path.replace(/^.*node_modules\//, '')]
+        : [],
+    )
+    expect(refusing.length).toBeGreaterThan(0)
+    const sentence = /`EBADENGINE Unsupported engine` warnings for([\s\S]*?)\(they want/.exec(
+      readFileSync(join(ROOT, 'README.md'), 'utf8'),
+    )?.[1]
+    const named = [...(sentence ?? '').matchAll(/`([^`]+)`/g)].map((m) => m[1])
+    expect(named.sort()).toEqual([...new Set(refusing)].sort())
+  })
+})
+
+for (const document of DOCUMENTS) {
+  describe(document, () => {
+    const found = blocks(readFileSync(join(ROOT, document), 'utf8'))
+    const notRun = found.filter((b) => b.mode.kind === 'skip')
+    it(`has ${found.length} shell blocks: ${found.length - notRun.length} run or checked below, ${notRun.length} not run, each saying why`, () => {
+      expect(found.length).toBeGreaterThan(0)
+      for (const block of notRun) expect(describeBlock(block)).toMatch(/^is not run \(.{20,}\)$/)
+    })
+    for (const block of found) {
+      if (block.mode.kind === 'skip') continue
+      const name = `${document}:${block.line} ${describeBlock(block)}`
+      it(name, async () => {
+        const mode = block.mode
+        if (mode.kind === 'file') {
+          const cwd = readFileSync(join(session, 'cwd'), 'utf8').trim()
+          writeFileSync(join(cwd, mode.name), `${block.code}\n`)
+          return
+        }
+        if (mode.kind === 'registry') {
+          checkPins(block.code)
+          const cwd = readFileSync(join(session, 'cwd'), 'utf8').trim()
+          if (!existsSync(join(cwd, 'node_modules'))) {
+            symlinkSync(join(ROOT, 'node_modules'), join(cwd, 'node_modules'))
+          }
+          return
+        }
+        if (mode.kind === 'background') {
+          await background(block.code, mode.ready)
+          return
+        }
+        const result = await run(block.code, mode.kind === 'account')
+        expect(result.code, `${result.stdout}\n${result.stderr}`).toBe(0)
+        if (block.expected !== undefined) {
+          expect(
+            matches(block.expected, result.stdout),
+            `expected:\n${block.expected}\n\ngot:\n${result.stdout}\n\nstderr:\n${result.stderr}`,
+          ).toBe(true)
+        }
+      }, 90_000)
+    }
+  })
+}
