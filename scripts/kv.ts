@@ -73,6 +73,7 @@ export interface KvStore {
  */
 export async function openKv(target: Target, binding: string): Promise<KvStore> {
   if (target.kind === 'remote') return remoteKv(target.env, binding)
+  progress(`opening ${binding} in ${describeTarget(target)}…`)
   const mf = new Miniflare(
     convertV4MiniflareOptions({
       modules: true,

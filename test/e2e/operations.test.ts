@@ -350,3 +350,47 @@ describe('npm run usage, against a stand-in SQL API', () => {
     ])
   })
 })
+
+describe('every npm script of ours', () => {
+  const pkg = JSON.parse(readFileSync('package.json', 'utf8')) as {
+    scripts: Record<string, string>
+  }
+  const ours = Object.entries(pkg.scripts)
+    .filter(
+      ([name, command]) =>
+        /^(tsx|node) [\w/.-]+$/.test(command) &&
+        !name.startsWith('post') &&
+        !name.startsWith('pre'),
+    )
+    .map(([name]) => name)
+
+  it('are the ones this test covers', () => {
+    expect(ours.sort()).toEqual(
+      [
+        'bench',
+        'cache',
+        'lint:openapi',
+        'openapi',
+        'partners',
+        'rollout',
+        'setup:chromium',
+        'simulator',
+        'smoke',
+        'start',
+        'usage',
+      ].sort(),
+    )
+  })
+
+  it.concurrent.for(ours)(
+    '%s answers --help with its usage and exit 0, touching nothing',
+    async (name) => {
+      const { code, stdout, stderr } = await p.sh(`npm run -s ${name} -- --help`)
+      expect({ code, stderr }).toEqual({ code: 0, stderr: '' })
+      expect(stdout).toMatch(
+        new RegExp(`^usage: (SMOKE_PARTNER_KEY=\\S+ )?npm (run ${name}|start)\\b`),
+      )
+      expect(existsSync(join(p.dir, '.wrangler'))).toBe(false)
+    },
+  )
+})
