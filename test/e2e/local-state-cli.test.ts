@@ -191,7 +191,10 @@ describe('npm run partners, spawned as the README writes it, against local state
     expect(code).toBe(exit)
     expect(stdout).toBe('')
     // One line says what is wrong; before it at most the progress line of what it opened.
-    const said = stderr.trim().split('\n').filter((line) => !line.endsWith('…'))
+    const said = stderr
+      .trim()
+      .split('\n')
+      .filter((line) => !line.endsWith('…'))
     expect(said).toHaveLength(1)
     expect(said[0]).toContain(`npm run partners: ${message}`)
   })
