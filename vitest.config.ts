@@ -1,9 +1,14 @@
 import { cloudflareTest } from '@cloudflare/vitest-plugin'
 import { defineConfig } from 'vitest/config'
-import { TEST_ADMIN_KEY, TEST_UPSTREAM_BASE_URL } from './test/constants.ts'
+import {
+  TEST_ADMIN_KEY,
+  TEST_PARTNER_KEY_SECRET,
+  TEST_UPSTREAM_BASE_URL,
+} from './test/constants.ts'
 
 // The suite never sees a real admin key, even one exported in the developer's shell.
 process.env.OPENAI_ADMIN_KEY = TEST_ADMIN_KEY
+process.env.PARTNER_KEY_SECRET = TEST_PARTNER_KEY_SECRET
 // The plugin reads wrangler.toml through wrangler, which says where each worker's secrets came
 // from (once per test file): the bindings below override them all, so only warnings are worth
 // printing.
@@ -24,6 +29,7 @@ export default defineConfig({
               // fails the test.
               bindings: {
                 OPENAI_ADMIN_KEY: TEST_ADMIN_KEY,
+                PARTNER_KEY_SECRET: TEST_PARTNER_KEY_SECRET,
                 OPENAI_BASE_URL: TEST_UPSTREAM_BASE_URL,
                 // Tests about one upstream outcome see it once; the retry tests turn retries on.
                 UPSTREAM_MAX_RETRIES: '0',

@@ -17,6 +17,7 @@ import { gzipSync } from 'node:zlib'
 import { convertV4MiniflareOptions, Miniflare } from 'miniflare'
 import OpenAI from 'openai'
 import { integer, readArgs } from '../scripts/cli'
+import { DEV_PARTNER_KEY_SECRET } from '../scripts/dev-partner'
 import { OFFLINE_ENV, WRANGLER } from '../scripts/wrangler'
 import { startSimulatorServer } from '../simulator/server'
 import { SIMULATOR_ADMIN_KEY } from '../simulator/upstream'
@@ -133,6 +134,7 @@ const BENCH_RATE_LIMIT = { simple: { limit: 1_000_000_000, period: 60 as const }
 const gatewayVars = {
   OPENAI_BASE_URL: simulatorUrl,
   OPENAI_ADMIN_KEY: SIMULATOR_ADMIN_KEY,
+  PARTNER_KEY_SECRET: DEV_PARTNER_KEY_SECRET,
   CACHE_TTL_SECONDS: '60',
   CACHE_STALE_WHILE_REVALIDATE_SECONDS: '300',
   CACHE_STALE_IF_ERROR_SECONDS: '86400',
@@ -192,7 +194,7 @@ const url = async (m: Miniflare, name: string) =>
   (await m.unsafeGetDirectURL(name)).toString().replace(/\/$/, '')
 const gatewayUrl = await url(mf, 'gateway')
 const kvUrl = await url(mf, 'gateway-kv')
-const partnerKey = generatePartnerKey()
+const partnerKey = await generatePartnerKey(DEV_PARTNER_KEY_SECRET)
 for (const name of ['gateway', 'gateway-kv', 'walk-cold', 'walk-prewarm']) {
   const record = { name: PARTNER, createdAt: new Date().toISOString(), tier: 'elevated' }
   const kv = (await mf.getKVNamespace('PARTNERS', name)) as unknown as KVNamespace

@@ -11,6 +11,7 @@ import {
   TIER_NAMES,
 } from '../src/partners/keys'
 import { argumentsChecked, CommandError, isMain, main, oneOf, readArgs, UsageError } from './cli'
+import { DEV_PARTNER_KEY_SECRET } from './dev-partner'
 import {
   describeTarget,
   type KvStore,
@@ -33,6 +34,8 @@ Commands:
   list [--json]            names, creation times, tiers, status, digest prefixes; never keys
 
 TIER: ${TIER_NAMES.join(', ')} (default standard).
+Keys carry a check value under the gateway's PARTNER_KEY_SECRET: create and rotate take it from
+the environment (for --remote, that environment's secret; locally, npm start's by default).
 ${TARGET_HELP}
 
 Exit status: 0 done, 1 the command failed (no such partner, a name taken), 2 a wrong command line.`
@@ -84,9 +87,23 @@ function putRecord(kv: KvStore, key: string, record: PartnerRecord): Promise<voi
   return kv.put(key, json, record)
 }
 
+/**
+ * The secret new keys' check values are made under: the target gateway's `PARTNER_KEY_SECRET`.
+ * Locally that is `npm start`'s development secret unless the shell names another (for a
+ * `wrangler dev` of your own); a deployed environment's must come from the shell.
+ */
+function keySecret(target: Target): string {
+  const given = process.env.PARTNER_KEY_SECRET
+  if (given) return given
+  if (target.kind === 'local') return DEV_PARTNER_KEY_SECRET
+  throw new UsageError(
+    `PARTNER_KEY_SECRET must hold the secret of environment '${target.env}' to issue its keys`,
+  )
+}
+
 /** A new key for `record`: only its digest is stored; the key itself is returned once. */
-async function issueKey(kv: KvStore, record: PartnerRecord): Promise<string> {
-  const key = generatePartnerKey()
+async function issueKey(kv: KvStore, record: PartnerRecord, secret: string): Promise<string> {
+  const key = await generatePartnerKey(secret)
   await putRecord(kv, storageKey(await digestKey(key)), record)
   return key
 }
@@ -151,6 +168,7 @@ async function run(argv: string[]): Promise<void> {
         ? undefined
         : oneOf('--tier', values.tier, TIER_NAMES)
   const target = readTarget(values)
+  const secret = command === 'create' || command === 'rotate' ? keySecret(target) : ''
   argumentsChecked('npm run partners')
   const where = describeTarget(target)
   const reach =
@@ -172,7 +190,7 @@ async function run(argv: string[]): Promise<void> {
           ...(tier ? { tier } : {}),
           ...(values.disabled ? { disabled: true } : {}),
         }
-        const key = await issueKey(kv, record)
+        const key = await issueKey(kv, record, secret)
         out(`created partner '${name}' (tier ${record.tier ?? 'standard'}) in ${where}. ${reach}`)
         out('This key is shown once; only its SHA-256 digest is stored. Hand it to the partner:')
         out(key)
@@ -180,7 +198,7 @@ async function run(argv: string[]): Promise<void> {
       }
       case 'rotate': {
         const found = await findPartner(kv, name)
-        const key = await issueKey(kv, found.record)
+        const key = await issueKey(kv, found.record, secret)
         await kv.delete(found.storageKey)
         out(
           `rotated the key of partner '${name}' (tier ${found.record.tier ?? 'standard'}) in ${where}: the old key is refused, the new one accepted. ${reach}`,

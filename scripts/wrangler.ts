@@ -5,6 +5,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { dirname, join } from 'node:path'
 import { SIMULATOR_ADMIN_KEY } from '../simulator/upstream'
+import { DEV_PARTNER_KEY_SECRET } from './dev-partner'
 
 export const WRANGLER = join(
   dirname(createRequire(import.meta.url).resolve('wrangler/package.json')),
@@ -58,7 +59,7 @@ export function wrangler(args: string[]): string {
 
 /** The worker's own settings: none of them may come from the operator's shell into a local run. */
 const WORKER_SETTING =
-  /^(OPENAI_|CACHE_|UPSTREAM_|MEMORY_CACHE_|CORS_ALLOWED_ORIGINS$|OPERATOR_KEY$)/
+  /^(OPENAI_|CACHE_|UPSTREAM_|MEMORY_CACHE_|PREWARM_|CORS_ALLOWED_ORIGINS$|OPERATOR_KEY$|PARTNER_KEY_SECRET$)/
 
 /**
  * An environment for a local `wrangler dev` that sees no setting or secret of the operator's: the
@@ -111,7 +112,10 @@ export function startWranglerDev(
     ],
     {
       ...options,
-      env: hermeticEnv({ OPENAI_ADMIN_KEY: SIMULATOR_ADMIN_KEY }) as NodeJS.ProcessEnv,
+      env: hermeticEnv({
+        OPENAI_ADMIN_KEY: SIMULATOR_ADMIN_KEY,
+        PARTNER_KEY_SECRET: DEV_PARTNER_KEY_SECRET,
+      }) as NodeJS.ProcessEnv,
     },
   )
 }

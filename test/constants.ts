@@ -8,3 +8,6 @@ export const ADMIN_KEY_TELLTALES = [TEST_ADMIN_KEY, TEST_ADMIN_KEY.slice(-4), 's
 
 /** Not a real host: only the fetch spy in test/setup.ts answers it. */
 export const TEST_UPSTREAM_BASE_URL = 'https://upstream.test/v1'
+
+/** The partner-key secret the tests give the worker; keys made under any other are made up. */
+export const TEST_PARTNER_KEY_SECRET = 'test-partner-key-secret-0123456789abcdef-only-for-tests'

@@ -4,7 +4,7 @@ import { expect } from 'vitest'
 import type { UpstreamSimulator } from '../simulator/upstream'
 import { createApp, createState } from '../src/app'
 import { digestKey, generatePartnerKey, type PartnerRecord, storageKey } from '../src/partners/keys'
-import { ADMIN_KEY_TELLTALES } from './constants'
+import { ADMIN_KEY_TELLTALES, TEST_PARTNER_KEY_SECRET } from './constants'
 
 /** The simulated upstream of the current test and the requests it received (set by setup.ts). */
 export const upstream = {
@@ -26,7 +26,7 @@ export async function createPartner(
   name: string,
   extra: Partial<Pick<PartnerRecord, 'tier' | 'disabled'>> = {},
 ): Promise<string> {
-  const key = generatePartnerKey()
+  const key = await generatePartnerKey(TEST_PARTNER_KEY_SECRET)
   secrets.push(key)
   const record: PartnerRecord = { name, createdAt: new Date().toISOString(), ...extra }
   await env.PARTNERS.put(storageKey(await digestKey(key)), JSON.stringify(record), {

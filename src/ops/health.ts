@@ -3,6 +3,7 @@ import pkg from '../../package.json'
 import { readConfig } from '../config'
 import { AppError, ErrorSchema } from '../errors'
 import { createRouter } from '../http/router'
+import { readPartnerKeySecret } from '../partners/directory'
 import { readAdminKey } from '../upstream/client'
 
 const HealthSchema = z
@@ -48,9 +49,10 @@ const health = createRoute({
 
 export const healthRouter = createRouter().openapi(health, (c) => {
   try {
-    // Both are checked where they are used too; here they only decide health. Neither reads KV.
+    // Each is checked where it is used too; here they only decide health. Neither reads KV.
     readConfig(c.env)
     readAdminKey(c.env)
+    readPartnerKeySecret(c.env)
   } catch (err) {
     if (!(err instanceof AppError)) throw err
     throw new AppError(503, { ...err.body.error, detail: err.detail, shouldRetry: false })

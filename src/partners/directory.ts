@@ -20,6 +20,20 @@ export function unauthorized(): AppError {
   })
 }
 
+/** Shorter than this, a secret could be guessed; `openssl rand -base64 32` gives 44 characters. */
+const MIN_SECRET_LENGTH = 32
+
+/** The partner-key secret, read where keys are checked; a missing one is the operator's to fix. */
+export function readPartnerKeySecret(env: { PARTNER_KEY_SECRET?: string }): string {
+  const secret = env.PARTNER_KEY_SECRET
+  if (typeof secret !== 'string' || secret.length < MIN_SECRET_LENGTH) {
+    throw AppError.misconfigured(
+      `The PARTNER_KEY_SECRET secret is not set or shorter than ${MIN_SECRET_LENGTH} characters: run \`wrangler secret put PARTNER_KEY_SECRET\` (see docs/RUNBOOK.md).`,
+    )
+  }
+  return secret
+}
+
 const BEARER = /^bearer +(\S+) *$/i
 
 /** The key in an `Authorization: Bearer` header (the scheme in any case, RFC 9110 11.1), or ''. */

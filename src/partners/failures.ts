@@ -47,6 +47,27 @@ export class FailedAuthLimiter {
   }
 }
 
+/**
+ * The address a failure budget is kept for: an IPv4 address as it is, an IPv6 address by its /64
+ * (one subscriber's prefix: every address in it is the same client's to pick), so a client cannot
+ * start afresh by moving within its own prefix.
+ */
+export function clientAddress(ip: string | undefined): string {
+  if (!ip) return 'unknown'
+  // An IPv4 address, or one mapped into IPv6 (::ffff:192.0.2.1): the IPv4 address itself.
+  if (ip.includes('.')) return ip.slice(ip.lastIndexOf(':') + 1)
+  const [head = '', tail = ''] = ip.toLowerCase().split('::')
+  const left = head ? head.split(':') : []
+  const right = tail ? tail.split(':') : []
+  const groups = ip.includes('::')
+    ? [...left, ...Array(Math.max(0, 8 - left.length - right.length)).fill('0'), ...right]
+    : left
+  return `${groups
+    .slice(0, 4)
+    .map((g) => g.replace(/^0+(?=.)/, ''))
+    .join(':')}::/64`
+}
+
 /** The 429 for an address with too many failed attempts. */
 export function tooManyFailures(seconds: number): AppError {
   return new AppError(429, {

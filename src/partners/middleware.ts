@@ -1,7 +1,7 @@
 import type { MiddlewareHandler } from 'hono'
-import { bearerKey, type PartnerDirectory, unauthorized } from './directory'
-import { type FailedAuthLimiter, tooManyFailures } from './failures'
-import { PARTNER_KEY_PATTERN } from './keys'
+import { bearerKey, type PartnerDirectory, readPartnerKeySecret, unauthorized } from './directory'
+import { clientAddress, type FailedAuthLimiter, tooManyFailures } from './failures'
+import { hasValidCheck } from './keys'
 import { type PartnerLimiter, rateLimited, rateLimitHeaders } from './limiter'
 import { AUTH_FAILURES, type Partner } from './model'
 
@@ -14,8 +14,11 @@ declare module 'hono' {
 
 /**
  * Requires `Authorization: Bearer <partner key>` of a known, enabled partner. A key this isolate
- * knows costs nothing more; any other is looked up once per lookup period, and every refusal
- * counts against the client's address (see `FailedAuthLimiter`).
+ * knows costs nothing more. Any other key must first carry a valid check value (one HMAC, no I/O):
+ * a made-up key is refused on that alone and counts against nobody. A key with a valid check is
+ * always looked up (once per lookup period); only its refusal (revoked, rotated out, disabled)
+ * counts against the client's address, and an address over that budget gets 429 for refused keys
+ * while its valid keys still pass.
  */
 export function partnerAuth(
   directory: PartnerDirectory,
@@ -26,25 +29,23 @@ export function partnerAuth(
     const key = bearerKey(c.req.header('authorization'))
     const t = now()
     let partner = directory.peek(key, t)
+    if (partner === undefined) {
+      if (!(await hasValidCheck(key, readPartnerKeySecret(c.env)))) throw unauthorized()
+      partner = await directory.find(c.env.PARTNERS, key, t)
+    }
     if (!partner) {
-      const address = c.req.header('cf-connecting-ip') ?? 'unknown'
+      const address = clientAddress(c.req.header('cf-connecting-ip'))
       const blocked = failures.blocked(address, Date.now())
       if (blocked) throw tooManyFailures(blocked)
-      // A malformed key (the admin key included) or a refusal this isolate remembers: no lookup.
-      if (partner === undefined && PARTNER_KEY_PATTERN.test(key)) {
-        partner = await directory.find(c.env.PARTNERS, key, t)
-      }
-      if (!partner) {
-        const { binding, periodSeconds } = AUTH_FAILURES
-        const seconds = await failures.failed(
-          address,
-          c.env[binding],
-          periodSeconds,
-          Date.now(),
-          c.get('requestId'),
-        )
-        throw seconds ? tooManyFailures(seconds) : unauthorized()
-      }
+      const { binding, periodSeconds } = AUTH_FAILURES
+      const seconds = await failures.failed(
+        address,
+        c.env[binding],
+        periodSeconds,
+        Date.now(),
+        c.get('requestId'),
+      )
+      throw seconds ? tooManyFailures(seconds) : unauthorized()
     }
     c.set('partner', partner)
     await next()

@@ -37,6 +37,8 @@ const ACCOUNT_ENV = {
   PRODUCTION_URL: 'https://groups-gateway-production.example.workers.dev',
   STAGING_PARTNER_KEY: `gwp_${'s'.repeat(43)}`,
   PRODUCTION_PARTNER_KEY: `gwp_${'p'.repeat(43)}`,
+  STAGING_PARTNER_KEY_SECRET: 'placeholder-secret-of-staging-at-least-32-chars',
+  PRODUCTION_PARTNER_KEY_SECRET: 'placeholder-secret-of-production-at-least-32-chars',
 }
 
 let p: Project

@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { build } from 'esbuild'
 import type { TestProject } from 'vitest/node'
+import { DEV_PARTNER_KEY_SECRET } from '../../scripts/dev-partner'
 import { registerPartner } from '../../scripts/partners'
 import { startWranglerDev } from '../../scripts/wrangler'
 import { startSimulatorServer } from '../../simulator/server'
@@ -86,7 +87,7 @@ async function waitFor(url: string, child: ChildProcess, output: () => string): 
 export default async function setup(project: TestProject) {
   const simulator = await startSimulatorServer({ port: 0 })
   const state = mkdtempSync(join(tmpdir(), 'groups-gateway-e2e-'))
-  const partnerKey = generatePartnerKey()
+  const partnerKey = await generatePartnerKey(DEV_PARTNER_KEY_SECRET)
   await registerPartner(
     partnerKey,
     { name: 'e2e', createdAt: new Date().toISOString(), tier: 'elevated' },

@@ -176,7 +176,10 @@ describe('npm run rollout, through a stand-in wrangler', () => {
 
 describe('npm run partners --remote, through a stand-in wrangler', () => {
   it('writes the environment named by --env, and says so', async () => {
-    const env = standIn('remote')
+    const env = {
+      ...standIn('remote'),
+      PARTNER_KEY_SECRET: 'the-staging-secret-for-this-test-0123456789',
+    }
     const created = await p.sh('npm run -s partners -- create acme --remote --env staging', env)
     expect(created.code).toBe(0)
     expect(created.stdout).toMatch(
