@@ -12,6 +12,8 @@ declare module 'hono' {
 
 export interface RequestLogEntry {
   requestId: string
+  /** The client's own `X-Request-Id`, when it sent a usable one (absent from the line otherwise). */
+  clientRequestId?: string
   partner: string | null
   method: string
   route: string
@@ -41,6 +43,7 @@ export function logRequest(entry: RequestLogEntry): void {
         : 'info')
   log(level, 'request', {
     requestId: entry.requestId,
+    clientRequestId: entry.clientRequestId,
     partner: entry.partner,
     method: entry.method,
     route: entry.route,
@@ -108,6 +111,7 @@ export function accessLog(): MiddlewareHandler<{ Bindings: Env }> {
     await next()
     const entry: RequestLogEntry = {
       requestId: c.get('requestId'),
+      clientRequestId: c.get('clientRequestId'),
       partner: c.get('partner')?.name ?? null,
       method: c.req.method,
       route: routePath(c, -1),

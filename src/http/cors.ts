@@ -8,6 +8,7 @@ import { cors } from 'hono/cors'
  */
 const EXPOSED_HEADERS = [
   'x-request-id',
+  'X-Client-Request-Id',
   'x-should-retry',
   'retry-after-ms',
   'Retry-After',

@@ -1,6 +1,6 @@
 import { env } from 'cloudflare:workers'
 import { describe, expect, it } from 'vitest'
-import { call, upstream } from '../helpers'
+import { call, logs, upstream } from '../helpers'
 
 interface ErrorBody {
   error: { message: string; type: string; param: string | null; code: string | null }
@@ -128,12 +128,26 @@ describe('unknown routes and methods', () => {
     expect(await res.text()).toBe('')
   })
 
-  it('keeps a caller-supplied request id and makes one otherwise', async () => {
+  it("makes its own request id always, keeping a client's beside it, never instead: in the answer, the log line and the upstream call", async () => {
     const given = await call('/v1/organization/groups?limit=1', {
-      init: { headers: { 'x-request-id': 'partner-trace-123' } },
+      init: { headers: { 'x-request-id': 'partnerB-request-0001' } },
     })
-    expect(given.headers.get('x-request-id')).toBe('partner-trace-123')
+    const id = given.headers.get('x-request-id')
+    expect(id).toMatch(/^[0-9a-f-]{36}$/)
+    expect(given.headers.get('x-client-request-id')).toBe('partnerB-request-0001')
+    const line = logs.map((l) => JSON.parse(l)).find((l) => l.event === 'request')
+    expect(line).toMatchObject({ requestId: id, clientRequestId: 'partnerB-request-0001' })
+    expect(upstream.requests.at(-1)?.headers.get('x-client-request-id')).toBe(id)
     const made = await call('/v1/organization/groups?limit=1')
     expect(made.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/)
+    expect(made.headers.get('x-request-id')).not.toBe(id)
+    expect(made.headers.get('x-client-request-id')).toBeNull()
+  })
+
+  it("drops a client's request id that is not a short plain token", async () => {
+    const res = await call('/v1/organization/groups?limit=1', {
+      init: { headers: { 'x-request-id': `evil"id ${'x'.repeat(200)}` } },
+    })
+    expect(res.headers.get('x-client-request-id')).toBeNull()
   })
 })
