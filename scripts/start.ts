@@ -3,7 +3,7 @@
 // in local KV. No real key and no network needed.
 import { startSimulatorServer } from '../simulator/server'
 import { integer, main, progress, readArgs } from './cli'
-import { DEV_PARTNER_KEY, DEV_PARTNER_NAME } from './dev-partner'
+import { DEV_OPERATOR_KEY, DEV_PARTNER_KEY, DEV_PARTNER_NAME } from './dev-partner'
 import { registerPartner } from './partners'
 import { startWranglerDev } from './wrangler'
 
@@ -36,11 +36,21 @@ await main('npm start', async () => {
   })
   console.log(`upstream simulator: ${simulator.sim.groups.length} groups at ${simulator.baseUrl}`)
 
-  const child = startWranglerDev(port, simulator.baseUrl, [], { stdio: 'inherit' })
+  // As a var, not a secret: wrangler takes from its environment only the secrets
+  // `secrets.required` lists, and the operator key is optional.
+  const child = startWranglerDev(
+    port,
+    simulator.baseUrl,
+    ['--var', `OPERATOR_KEY:${DEV_OPERATOR_KEY}`],
+    {
+      stdio: 'inherit',
+    },
+  )
   const stop = (signal: NodeJS.Signals) => child.kill(signal)
   process.on('SIGINT', stop)
   process.on('SIGTERM', stop)
   console.log(`development partner key (local only): ${DEV_PARTNER_KEY}`)
+  console.log(`development operator key (local only): ${DEV_OPERATOR_KEY}`)
   child.on('exit', (code) => {
     void simulator.close().then(() => process.exit(code ?? 0))
   })

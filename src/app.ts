@@ -1,10 +1,10 @@
 import { OpenAPIHono } from '@hono/zod-openapi'
-import { requestId } from 'hono/request-id'
 import { methodNotAllowed, notFound, onError } from './errors'
 import { groupsRouter } from './groups'
 import { accessLog } from './http/access-log'
 import { corsFromAllowlist } from './http/cors'
 import { securityHeaders } from './http/headers'
+import { requestId } from './http/request-id'
 import { docsRouter } from './ops/docs'
 import { healthRouter } from './ops/health'
 import { documentConfig, OPENAPI_PATH, PARTNER_KEY_SCHEME } from './ops/openapi'
@@ -65,7 +65,7 @@ export function createApp(state: AppState = createState()) {
     app.all(path, methodNotAllowed(['GET', 'HEAD']))
   }
 
-  app.route('/', operatorRouter(state.generation, state.now))
+  app.route('/', operatorRouter(state.generation, state.now, state.failures))
 
   app.use(
     '/v1/*',

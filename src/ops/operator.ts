@@ -2,6 +2,8 @@ import { Hono } from 'hono'
 import { AppError, methodNotAllowed } from '../errors'
 import type { CacheGeneration } from '../pages/generation'
 import { bearerKey } from '../partners/directory'
+import { clientAddress, type FailedAuthLimiter, tooManyFailures } from '../partners/failures'
+import { AUTH_FAILURES } from '../partners/model'
 
 export const PURGE_PATH = '/admin/cache/purge'
 
@@ -17,12 +19,29 @@ declare global {
  * generation. Without the `OPERATOR_KEY` secret the route does not exist (404). Not in the OpenAPI
  * document: partners never call it.
  */
-export function operatorRouter(generation: CacheGeneration, now: () => number) {
+export function operatorRouter(
+  generation: CacheGeneration,
+  now: () => number,
+  failures: FailedAuthLimiter,
+) {
   return new Hono<{ Bindings: Env }>()
     .post(PURGE_PATH, async (c) => {
       const expected = c.env.OPERATOR_KEY
       if (!expected) return c.notFound()
+      // Wrong operator keys share the address's failed-authentication budget with partner keys.
+      const address = clientAddress(c.req.header('cf-connecting-ip'))
+      const blocked = failures.blocked(address, Date.now())
+      if (blocked) throw tooManyFailures(blocked)
       if (!(await sameSecret(bearerKey(c.req.header('authorization')), expected))) {
+        const { binding, periodSeconds } = AUTH_FAILURES
+        const seconds = await failures.failed(
+          address,
+          c.env[binding],
+          periodSeconds,
+          Date.now(),
+          c.get('requestId'),
+        )
+        if (seconds) throw tooManyFailures(seconds)
         throw new AppError(401, {
           message: 'Missing or invalid operator key.',
           type: 'invalid_request_error',

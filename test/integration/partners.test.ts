@@ -1,8 +1,8 @@
 import { env } from 'cloudflare:workers'
 import { describe, expect, it } from 'vitest'
 import { PARTNER_LOOKUP_TTL_MS } from '../../src/partners/directory'
-import { digestKey, storageKey } from '../../src/partners/keys'
-import { TEST_ADMIN_KEY } from '../constants'
+import { digestKey, generatePartnerKey, storageKey } from '../../src/partners/keys'
+import { TEST_ADMIN_KEY, TEST_PARTNER_KEY_SECRET } from '../constants'
 import {
   call,
   countingReads,
@@ -97,6 +97,26 @@ describe('partner keys', () => {
     // One read when the key was first seen, one when its lookup expired: then the refusal is kept.
     expect(partners.reads).toBe(2)
   })
+
+  it.each([
+    ['missing', ''],
+    ['shorter than 32 characters', 'short-secret'],
+  ])(
+    'with PARTNER_KEY_SECRET %s: /v1 answers 500 and /healthz 503 in generic words, and the log names the secret',
+    async (_, secret) => {
+      const misconfigured = { ...env, PARTNER_KEY_SECRET: secret } as Env
+      const page = await call(PATH, { env: misconfigured })
+      expect(page.status).toBe(500)
+      const health = await call('/healthz', { key: null, env: misconfigured })
+      expect(health.status).toBe(503)
+      for (const res of [page, health]) {
+        const { error } = (await res.json()) as { error: Record<string, string> }
+        expect(error).toMatchObject({ code: 'gateway_misconfigured' })
+      }
+      expect(logs.join('\n')).toMatch(/PARTNER_KEY_SECRET secret is not set or shorter than 32/)
+      expect(upstream.requests).toHaveLength(0)
+    },
+  )
 
   it('answers 503 when partner records cannot be read, and lets nobody in', async () => {
     const failing = {
@@ -303,46 +323,122 @@ describe('a surface safe to expose', () => {
 })
 
 describe('failed authentication, per client address', () => {
-  const madeUp = () => `gwp_${crypto.randomUUID().replaceAll('-', '').padEnd(43, 'x')}`
+  /** Well formed, but its check value was not made under the gateway's secret. */
+  const madeUp = () =>
+    `gwp_${crypto.randomUUID().replaceAll('-', '').padEnd(43, 'x')}.${'A'.repeat(22)}`
+  /** A key the gateway once issued (its check is valid) that no partner holds now: revoked. */
+  const revoked = () => generatePartnerKey(TEST_PARTNER_KEY_SECRET)
+  /** The auth-failure binding, counting the calls made to it. */
+  function countingFailures() {
+    const counter = { calls: 0 }
+    const real = env.RATE_LIMIT_AUTH_FAILURES
+    const binding = {
+      limit: (options: { key: string }) => {
+        counter.calls++
+        return real.limit(options)
+      },
+    } as RateLimit
+    return { counter, binding }
+  }
 
-  it('refuses an address past 30 failures with 429 until the window ends, without KV reads', async () => {
-    const { statuses, reads, retryAfter, other, known } = await withinOneWindow(60, async () => {
-      const address = `203.0.113.${Math.floor(Math.random() * 250)}`
-      const partners = countingReads(env.PARTNERS)
-      const counting = { ...env, PARTNERS: partners.kv } as Env
+  it('refuses 1,000 made-up keys from one address with 401 at no KV read or binding call, then serves a partner behind it', async () => {
+    const address = `203.0.113.${Math.floor(Math.random() * 250)}`
+    const partners = countingReads(env.PARTNERS)
+    const failures = countingFailures()
+    const counting = {
+      ...env,
+      PARTNERS: partners.kv,
+      RATE_LIMIT_AUTH_FAILURES: failures.binding,
+    } as Env
+    const app = createGateway()
+    const headers = { 'cf-connecting-ip': address }
+    const statuses = new Set<number>()
+    for (let i = 0; i < 1000; i++) {
+      const res = await call(PATH, { app, env: counting, key: madeUp(), init: { headers } })
+      statuses.add(res.status)
+    }
+    expect([...statuses]).toEqual([401])
+    expect({ reads: partners.reads, bindingCalls: failures.counter.calls }).toEqual({
+      reads: 0,
+      bindingCalls: 0,
+    })
+    // The partner's key, never seen by this isolate: looked up, and served.
+    const res = await call(PATH, { app, env: counting, init: { headers } })
+    expect(res.status).toBe(200)
+    expect(partners.reads).toBe(1)
+  })
+
+  it('counts refused keys with a valid check (revoked) per address: past 30, 429 for them, while a valid key from the same address is served', async () => {
+    const { statuses, retryAfter, other, valid } = await withinOneWindow(60, async () => {
+      const address = `198.51.100.${Math.floor(Math.random() * 250)}`
       const app = createGateway()
-      // The partner's own key, known to this isolate before the flood.
       const headers = { 'cf-connecting-ip': address }
-      expect((await call(PATH, { app, init: { headers } })).status).toBe(200)
-      partners.reads = 0
       const statuses: number[] = []
       let retryAfter = ''
       for (let i = 0; i < 35; i++) {
-        const res = await call(PATH, { app, env: counting, key: madeUp(), init: { headers } })
+        const res = await call(PATH, { app, key: await revoked(), init: { headers } })
         statuses.push(res.status)
         if (res.status === 429) retryAfter = res.headers.get('retry-after') ?? ''
       }
       const other = await call(PATH, {
         app,
-        key: madeUp(),
-        init: { headers: { 'cf-connecting-ip': '198.51.100.7' } },
+        key: await revoked(),
+        init: { headers: { 'cf-connecting-ip': '192.0.2.77' } },
       })
-      const known = await call(PATH, { app, init: { headers } })
-      return {
-        statuses,
-        reads: partners.reads,
-        retryAfter,
-        other: other.status,
-        known: known.status,
-      }
+      // A partner's key this isolate has never seen, from the blocked address: looked up, served.
+      const valid = await call(PATH, { app, init: { headers } })
+      return { statuses, retryAfter, other: other.status, valid: valid.status }
     })
     expect(statuses).toEqual([...Array(30).fill(401), ...Array(5).fill(429)])
-    // Each made-up key read once, and none once the address was refused.
-    expect(reads).toBe(31)
     expect(Number(retryAfter)).toBeGreaterThanOrEqual(1)
     expect(Number(retryAfter)).toBeLessThanOrEqual(60)
     expect(other).toBe(401)
-    expect(known).toBe(200)
-    expect(upstream.requests.length).toBeLessThanOrEqual(1)
+    expect(valid).toBe(200)
+  })
+
+  it('throttles wrong operator keys per address like refused partner keys: 30 x 401, then 429, while the right key elsewhere still purges', async () => {
+    const withKey = { ...env, OPERATOR_KEY: 'the-operator-key-of-this-test' } as Env
+    const { statuses, right } = await withinOneWindow(60, async () => {
+      const app = createGateway()
+      const address = `192.0.2.${Math.floor(Math.random() * 250)}`
+      const statuses: number[] = []
+      for (let i = 0; i < 35; i++) {
+        const res = await call('/admin/cache/purge', {
+          app,
+          env: withKey,
+          key: `wrong-operator-key-${i}`,
+          init: { method: 'POST', headers: { 'cf-connecting-ip': address } },
+        })
+        statuses.push(res.status)
+      }
+      const right = await call('/admin/cache/purge', {
+        app,
+        env: withKey,
+        key: 'the-operator-key-of-this-test',
+        init: { method: 'POST', headers: { 'cf-connecting-ip': '198.51.100.200' } },
+      })
+      return { statuses, right: right.status }
+    })
+    expect(statuses).toEqual([...Array(30).fill(401), ...Array(5).fill(429)])
+    expect(right).toBe(200)
+  })
+
+  it('keeps one budget for a whole IPv6 /64: moving within the prefix does not start afresh', async () => {
+    const statuses = await withinOneWindow(60, async () => {
+      const prefix = `2001:db8:${Math.floor(Math.random() * 0xffff).toString(16)}:7`
+      const app = createGateway()
+      const statuses: number[] = []
+      for (let i = 0; i < 31; i++) {
+        const address = `${prefix}:${(i + 1).toString(16)}::${i.toString(16)}`
+        const res = await call(PATH, {
+          app,
+          key: await revoked(),
+          init: { headers: { 'cf-connecting-ip': address } },
+        })
+        statuses.push(res.status)
+      }
+      return statuses
+    })
+    expect(statuses).toEqual([...Array(30).fill(401), 429])
   })
 })
