@@ -1,6 +1,9 @@
 import { AppError } from '../errors'
 import { errorText } from '../log'
+import { pageInconsistency } from './consistency'
 import { type PageQuery, toSearchParams } from './query'
+import { type KeyPieces, keyPieces, pageQuotesKey, relayedError, safeRequestId } from './redact'
+import { relayedRetryHint, retryAfterMs } from './retry-hint'
 import { type GroupList, GroupListSchema } from './schemas'
 
 /** What one upstream call did, for the request's log line. */
@@ -81,7 +84,7 @@ async function readCapped(res: Response, cap: number): Promise<string | null> {
   }
 }
 
-/** Statuses about the caller's own query, relayed with their message and `param`. */
+/** Statuses about the caller's own query, relayed with what of their body quotes no secret. */
 const RELAYED_CLIENT_ERRORS = new Set([400, 404, 422])
 const RETRYABLE_STATUSES = new Set([408, 409, 429])
 const MAX_BACKOFF_MS = 8_000
@@ -98,8 +101,8 @@ type Attempt =
  * Fetches one validated page from the upstream List groups endpoint, retrying what is worth
  * retrying (as the official SDK does: network errors, 408, 409, 429, 5xx; `x-should-retry` first;
  * `retry-after-ms`, then `retry-after`) within `budgetMs`. Throws an `AppError` saying what the
- * caller should see. The admin key goes into the request header and nowhere else: no upstream
- * body that might quote it is ever relayed or logged.
+ * caller should see. The admin key goes into the request header and nowhere else: whatever the
+ * upstream says back, no byte of it that holds a piece of the key is relayed, stored or logged.
  */
 export async function fetchGroupsPage(
   req: UpstreamRequest,
@@ -107,9 +110,10 @@ export async function fetchGroupsPage(
 ): Promise<UpstreamPage> {
   const started = Date.now()
   const deadline = started + req.budgetMs
+  const pieces = keyPieces(req.adminKey)
   for (let attempt = 0; ; attempt++) {
     const timeoutMs = Math.min(req.timeoutMs, Math.max(deadline - Date.now(), 1))
-    const outcome = await attemptOnce(req, timeoutMs, fetchImpl)
+    const outcome = await attemptOnce(req, pieces, timeoutMs, fetchImpl)
     req.trace.attempts = attempt + 1
     req.trace.ms = Date.now() - started
     if ('page' in outcome) return outcome.page
@@ -136,6 +140,7 @@ function backoff(baseMs: number, attempt: number): number {
 
 async function attemptOnce(
   req: UpstreamRequest,
+  pieces: KeyPieces,
   timeoutMs: number,
   fetchImpl: typeof fetch,
 ): Promise<Attempt> {
@@ -193,12 +198,12 @@ async function attemptOnce(
   Object.assign(req.trace, {
     outcome: 'response',
     status: res.status,
-    requestId: res.headers.get('x-request-id'),
+    requestId: safeRequestId(res.headers.get('x-request-id'), pieces),
   } satisfies UpstreamTrace)
 
   if (res.ok) {
     try {
-      return { page: { text, page: parsePage(text) } }
+      return { page: { text, page: parsePage(text, req.query.limit, pieces) } }
     } catch (err) {
       return { error: err as AppError, retryable: false, retryAfterMs: null }
     }
@@ -208,13 +213,13 @@ async function attemptOnce(
     shouldRetry === 'true' ||
     (shouldRetry !== 'false' && (RETRYABLE_STATUSES.has(res.status) || res.status >= 500))
   return {
-    error: upstreamError(res, text),
+    error: upstreamError(res, text, pieces, req.query),
     retryable,
     retryAfterMs: retryAfterMs(res.headers),
   }
 }
 
-function parsePage(text: string): GroupList {
+function parsePage(text: string, limit: number, pieces: KeyPieces): GroupList {
   let json: unknown
   try {
     json = JSON.parse(text)
@@ -226,6 +231,9 @@ function parsePage(text: string): GroupList {
     const where = parsed.error.issues[0]?.path.join('.') || '(root)'
     throw invalidResponse(`upstream page failed the GroupList schema at ${where}`)
   }
+  const inconsistency = pageInconsistency(text, json, parsed.data, limit)
+  if (inconsistency) throw invalidResponse(`upstream page is inconsistent: ${inconsistency}`)
+  if (pageQuotesKey(text, pieces)) throw invalidResponse('upstream page quotes the admin key')
   return parsed.data
 }
 
@@ -240,15 +248,17 @@ function invalidResponse(detail: string): AppError {
   })
 }
 
-function upstreamError(res: Response, text: string): AppError {
+function upstreamError(res: Response, text: string, pieces: KeyPieces, query: PageQuery): AppError {
   const status = res.status
   if (RELAYED_CLIENT_ERRORS.has(status)) {
-    const upstream = readErrorBody(text)
+    const { withheld, ...body } = relayedError(status, text, pieces, query)
     return new AppError(status as 400 | 404 | 422, {
-      message: upstream?.message ?? 'The upstream API rejected the request.',
-      type: upstream?.type ?? 'invalid_request_error',
-      param: upstream?.param ?? null,
-      code: upstream?.code ?? null,
+      ...body,
+      ...(withheld.length > 0
+        ? {
+            detail: `upstream answered ${status}; withheld its ${withheld.join(', ')}: they quoted the admin key or a credential`,
+          }
+        : {}),
       shouldRetry: false,
     })
   }
@@ -265,18 +275,17 @@ function upstreamError(res: Response, text: string): AppError {
     })
   }
   if (status === 429) {
-    const retryAfter = retryAfterSeconds(res.headers)
-    const ms = retryAfterMs(res.headers)
+    const { seconds, ms } = relayedRetryHint(res.headers)
     return new AppError(429, {
-      message: `The upstream API is rate limiting the gateway. Please retry after ${retryAfter} ${retryAfter === 1 ? 'second' : 'seconds'}.`,
+      message: `The upstream API is rate limiting the gateway. Please retry after ${seconds} ${seconds === 1 ? 'second' : 'seconds'}.`,
       type: 'rate_limit_error',
       code: 'rate_limit_exceeded',
       // The upstream's quota is the gateway's, not the partner's: operators should see it.
       level: 'warn',
-      // `retry-after-ms` as well, when known: the official SDK prefers its precision.
+      // `retry-after-ms` as well, when the upstream gave one: the official SDK prefers its precision.
       headers: {
-        'Retry-After': String(retryAfter),
-        ...(ms !== null ? { 'retry-after-ms': String(Math.ceil(ms)) } : {}),
+        'Retry-After': String(seconds),
+        ...(ms !== null ? { 'retry-after-ms': String(ms) } : {}),
       },
       shouldRetry: true,
     })
@@ -292,53 +301,4 @@ function upstreamError(res: Response, text: string): AppError {
     })
   }
   return AppError.upstreamFailed(`upstream answered ${status}`)
-}
-
-interface UpstreamErrorFields {
-  message: string
-  type?: string
-  param: string | null
-  code: string | null
-}
-
-/** Keeps only the documented fields of an upstream error body, as plain bounded strings. */
-function readErrorBody(text: string): UpstreamErrorFields | null {
-  try {
-    const error = (JSON.parse(text) as { error?: Record<string, unknown> }).error
-    if (!error || typeof error.message !== 'string') return null
-    const str = (v: unknown) => (typeof v === 'string' ? v.slice(0, 200) : null)
-    return {
-      message: error.message.slice(0, 1000),
-      type: str(error.type) ?? undefined,
-      param: str(error.param),
-      code: str(error.code),
-    }
-  } catch {
-    return null
-  }
-}
-
-const DEFAULT_RETRY_AFTER_SECONDS = 1
-const MAX_RETRY_AFTER_SECONDS = 3600
-
-/** A server's retry hint in milliseconds (`retry-after-ms`, then `retry-after`), or null if none. */
-function retryAfterMs(headers: Headers, now = Date.now()): number | null {
-  const msHeader = headers.get('retry-after-ms')
-  let ms = msHeader === null ? Number.NaN : Number(msHeader)
-  if (Number.isNaN(ms)) {
-    const raw = headers.get('retry-after')?.trim()
-    if (raw && /^\d+(\.\d+)?$/.test(raw)) ms = Number(raw) * 1000
-    else if (raw && /[a-z]/i.test(raw) && !Number.isNaN(Date.parse(raw))) ms = Date.parse(raw) - now
-  }
-  return Number.isFinite(ms) && ms >= 0 ? ms : null
-}
-
-/** Seconds to wait, from `retry-after-ms`, then `retry-after` (seconds or an HTTP date). */
-export function retryAfterSeconds(headers: Headers, now = Date.now()): number {
-  const ms = retryAfterMs(headers, now)
-  if (ms === null) return DEFAULT_RETRY_AFTER_SECONDS
-  return Math.min(
-    Math.max(Math.ceil(ms / 1000), DEFAULT_RETRY_AFTER_SECONDS),
-    MAX_RETRY_AFTER_SECONDS,
-  )
 }

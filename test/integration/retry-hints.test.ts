@@ -105,3 +105,29 @@ describe('retry hints: the README, the contract and the wire agree', () => {
     if (row.retryAfterMs !== 'no') expect(headers).toContain('retry-after-ms')
   })
 })
+
+describe('an upstream 429: its retry hints pass on as one wait', () => {
+  it.each([
+    ['retry-after alone', { retryAfter: '5' }, '5', null],
+    ['a retry-after past the cap', { retryAfter: '99999999' }, '3600', null],
+    ['retry-after-ms', { retryAfterMs: '2500' }, '3', '2500'],
+    ['a retry-after-ms past the cap', { retryAfterMs: '99999999000' }, '3600', '3600000'],
+    ['a retry-after-ms under a second', { retryAfterMs: '40' }, '1', '40'],
+    ['a fractional retry-after-ms', { retryAfterMs: '2000.5' }, '3', '2001'],
+    [
+      'both (retry-after-ms wins, as in the SDK)',
+      { retryAfterMs: '1500', retryAfter: '9' },
+      '2',
+      '1500',
+    ],
+  ])('%s', async (_, hints, retryAfter, retryAfterMs) => {
+    upstream.sim.setFault({ kind: 'rate_limit', ...hints })
+    const res = await call(PATH)
+    expect(res.status).toBe(429)
+    expect(res.headers.get('retry-after')).toBe(retryAfter)
+    expect(res.headers.get('retry-after-ms')).toBe(retryAfterMs)
+    const ms = res.headers.get('retry-after-ms')
+    if (ms !== null)
+      expect(Math.ceil(Number(ms) / 1000)).toBe(Number(res.headers.get('retry-after')))
+  })
+})

@@ -199,19 +199,18 @@ describe('upstream body bound', () => {
 
   it('reads a page just under the bound', async () => {
     const big = { object: 'list', data: [] as unknown[], has_more: false, next: null }
+    // A full page of the largest limit: more groups than asked for would be refused.
     const group = {
       object: 'group',
       id: 'g',
-      name: 'x'.repeat(1000),
+      name: 'x'.repeat(Math.floor((3.9 * 1024 * 1024) / 1000) - 100),
       created_at: 1,
       is_scim_managed: false,
       group_type: 'group',
     }
-    big.data = Array(Math.floor((3.9 * 1024 * 1024) / (JSON.stringify(group).length + 1))).fill(
-      group,
-    )
+    big.data = Array(1000).fill(group)
     upstream.sim.fetch = async () => Response.json(big)
-    const res = await call(PATH)
+    const res = await call('/v1/organization/groups?limit=1000')
     expect(res.status).toBe(200)
     expect((await res.text()).length).toBe(JSON.stringify(big).length)
   })
