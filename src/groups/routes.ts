@@ -27,7 +27,7 @@ const rateLimitHeaders = {
 const pageCacheHeaders = {
   'Cache-Status': {
     description:
-      'What the gateway\u2019s cache did (RFC 9211): `hit`, `fwd=uri-miss`, `fwd=stale`, `fwd=request`, `fwd-status`, `stored`, `collapsed`, `ttl` (seconds of freshness left, negative when stale) and `detail=stale-while-revalidate` or `detail=stale-if-error`, e.g. `groups-gateway; hit; ttl=42`.',
+      'What the gateway\u2019s cache did (RFC 9211): `hit`, `fwd=uri-miss`, `fwd=stale`, `fwd=request`, `fwd-status`, `stored`, `collapsed`, `ttl` (seconds of freshness left, negative when stale) and `detail=stale-while-revalidate`, `detail=stale-if-error` or `detail=failure-shared` (an upstream failure of moments ago answered again, without a new call), e.g. `groups-gateway; hit; ttl=42`.',
     schema: { type: 'string' as const },
   },
   'Cache-Control': {

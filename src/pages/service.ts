@@ -2,7 +2,7 @@ import { AppError } from '../errors'
 import { log } from '../log'
 import type { UpstreamSettings, UpstreamTrace } from '../upstream/client'
 import type { PageQuery } from '../upstream/query'
-import type { DemandCounter, DemandSink } from './demand'
+import type { Demand, DemandCounter, DemandSink } from './demand'
 import type { RequestDirectives } from './directives'
 import { ageSeconds, type FreshnessPolicy, freshness, keepSeconds, ttlLeft } from './freshness'
 import type { CacheGeneration } from './generation'
@@ -37,6 +37,8 @@ export interface PageDeps {
   /** Work that must finish after the answer (storing a page, a background refresh). */
   waitUntil(promise: Promise<unknown>): void
   requestId: string
+  /** The partner asking (none for the cron): demand is counted per partner. */
+  partner?: string
   /** Told what the upstream call made for this request did, for its log line. */
   onUpstreamCall(trace: UpstreamTrace): void
 }
@@ -77,38 +79,46 @@ export async function getPage(
 
   const cached = directives.noCache || !cacheable ? null : await lookup(deps, key, now)
   const state = cached ? freshness(cached.storedAt, now, policy) : 'expired'
-  if (cached && state === 'fresh') {
-    return { page: cached, cacheStatus: `hit; ttl=${ttlLeft(cached.storedAt, now, policy)}` }
+  // max-age=N: a page older than N seconds, or stale at all, is not this client's answer (RFC 9111
+  // 5.2.1.1); it is fetched anew within the same collapse as no-cache, and cannot stand in.
+  const tooOld = cached !== null && !withinMaxAge(cached, state === 'fresh', directives, now)
+  const usable = tooOld ? null : cached
+  if (usable && state === 'fresh') {
+    return { page: usable, cacheStatus: `hit; ttl=${ttlLeft(usable.storedAt, now, policy)}` }
   }
-  if (cached && state === 'stale-while-revalidate') {
+  if (usable && state === 'stale-while-revalidate') {
     // only-if-cached: the page as a plain request would get it, but no upstream call at all.
     if (!directives.onlyIfCached && claimRefresh(deps, key, now)) {
       deps.waitUntil(
-        refresh(deps, key, query, now, cached).finally(() => {
+        refresh(deps, key, query, now, usable).finally(() => {
           if (deps.refreshing.get(key) === now) deps.refreshing.delete(key)
         }),
       )
     }
-    const ttl = ttlLeft(cached.storedAt, now, policy)
-    return { page: cached, cacheStatus: `hit; ttl=${ttl}; detail=stale-while-revalidate` }
+    const ttl = ttlLeft(usable.storedAt, now, policy)
+    return { page: usable, cacheStatus: `hit; ttl=${ttl}; detail=stale-while-revalidate` }
   }
   if (directives.onlyIfCached) {
     const servedFor = policy.ttlSeconds + policy.staleWhileRevalidateSeconds
     throw notFromCache(
       !cacheable
         ? 'The gateway cannot read its cache right now, and the request asked for only-if-cached.'
-        : cached
-          ? `The gateway\u2019s copy of this page is ${ageSeconds(cached.storedAt, now)} seconds old, past the ${servedFor} seconds it serves a page without asking the upstream, and the request asked for only-if-cached.`
-          : 'This page is not in the gateway\u2019s cache, and the request asked for only-if-cached.',
+        : cached && tooOld
+          ? tooOldMessage(cached, directives.maxAgeSeconds ?? 0, now)
+          : cached
+            ? `The gateway\u2019s copy of this page is ${ageSeconds(cached.storedAt, now)} seconds old, past the ${servedFor} seconds it serves a page without asking the upstream, and the request asked for only-if-cached.`
+            : 'This page is not in the gateway\u2019s cache, and the request asked for only-if-cached.',
     )
   }
 
-  const fwd = directives.noCache ? 'request' : cached ? 'stale' : 'uri-miss'
-  const fallback = cached && state === 'stale-if-error' ? cached : null
+  const fwd = directives.noCache || tooOld ? 'request' : cached ? 'stale' : 'uri-miss'
+  const fallback = usable && state === 'stale-if-error' ? usable : null
+  const { maxAgeSeconds } = directives
   const fetching = deps.source.fetchPage(key, {
     ...pageRequest(deps, query, now, fallback !== null),
     seenStoredAt: cached?.storedAt ?? null,
-    fresh: directives.noCache,
+    fresh: directives.noCache || maxAgeSeconds !== undefined,
+    ...(maxAgeSeconds !== undefined ? { maxAgeSeconds } : {}),
   })
   // Whoever answers the caller, the page fetched is kept: in memory, and in KV by the leader.
   deps.waitUntil(
@@ -132,7 +142,7 @@ export async function getPage(
       cacheStatus: `fwd=${fwd}; fwd-status=200; ${how}; ttl=${ttl}`,
     }
   }
-  const upstreamStatus = result.trace?.status
+  const upstreamStatus = result.trace?.status ?? result.shared?.upstreamStatus
   const fwdStatus = upstreamStatus ? `; fwd-status=${upstreamStatus}` : ''
   // Only the upstream's own failures are covered: a refusal of the query (400, 404, 422) stands.
   if (fallback && (result.error.status >= 500 || result.error.status === 429)) {
@@ -143,12 +153,36 @@ export async function getPage(
     }
   }
   const { error } = result
+  // Another caller's failure, under way or moments old: no upstream call was made for this one.
+  const shared = result.shared ? '; collapsed; detail=failure-shared' : ''
+  const cacheStatus = `${CACHE_NAME}; fwd=${fwd}${fwdStatus}${shared}`
   throw new AppError(error.status as 502, {
     ...error.body.error,
-    headers: { ...error.headers, 'Cache-Status': `${CACHE_NAME}; fwd=${fwd}${fwdStatus}` },
+    headers: { ...error.headers, 'Cache-Status': cacheStatus },
     detail: error.detail,
     level: error.level,
   })
+}
+
+/** Whether a page is one a `max-age=N` request accepts: fresh, and no older than N seconds. */
+function withinMaxAge(
+  page: CachedPage,
+  fresh: boolean,
+  directives: RequestDirectives,
+  now: number,
+): boolean {
+  const { maxAgeSeconds } = directives
+  if (maxAgeSeconds === undefined) return true
+  return fresh && ageSeconds(page.storedAt, now) <= maxAgeSeconds
+}
+
+function tooOldMessage(page: CachedPage, maxAge: number, now: number): string {
+  const age = ageSeconds(page.storedAt, now)
+  const why =
+    age > maxAge
+      ? `older than the max-age=${maxAge} the request accepts`
+      : `no longer fresh, and the request's max-age accepts no stale page`
+  return `The gateway\u2019s copy of this page is ${age} seconds old, ${why}, and the request asked for only-if-cached.`
 }
 
 /** The 504 for an only-if-cached request the cache cannot answer: the client's own choice. */
@@ -163,11 +197,15 @@ function notFromCache(message: string): AppError {
   })
 }
 
-/** What pre-warming one page did. */
+/** What pre-warming one page did: `refused` is the upstream's answer about the query itself. */
 export type AheadOutcome =
   | { done: 'refreshed'; upstreamCalls: number }
   | { done: 'fresh-enough' }
+  | { done: 'refused'; status: number; upstreamCalls: number }
   | { done: 'failed'; status: number; upstreamCalls: number }
+
+/** The upstream's refusals of a query (relayed as they are): no fault of the upstream's. */
+const QUERY_REFUSED = new Set([400, 404, 422])
 
 /**
  * Refreshes a page ahead of demand when it would otherwise leave stale-while-revalidate before
@@ -193,7 +231,10 @@ export async function refreshAhead(
     prewarm: true,
   })
   const upstreamCalls = result.trace?.attempts ?? 0
-  if (!result.ok) return { done: 'failed', status: result.error.status, upstreamCalls }
+  if (!result.ok) {
+    const { status } = result.error
+    return { done: QUERY_REFUSED.has(status) ? 'refused' : 'failed', status, upstreamCalls }
+  }
   await keep(deps, key, result.page, result.leader)
   return { done: 'refreshed', upstreamCalls }
 }
@@ -260,17 +301,18 @@ async function refresh(
   }
 }
 
-/** Counts a request for a page, and sends this isolate's counts when they are due. */
+/**
+ * Counts a request for a page, per partner, and sends this isolate's counts when they are due, or
+ * arms the trailing send that delivers them if requests stop (see `DemandCounter`).
+ */
 function countDemand(deps: PageDeps, query: PageQuery, generation: string, now: number): void {
-  deps.demand.note(query, generation)
-  const batch = deps.demand.drain(now, deps.settings.prewarm.flushMs)
-  if (batch) {
-    deps.waitUntil(
-      deps.demandSink.record(batch, now).catch((err: unknown) => {
-        log('warn', 'demand_not_recorded', { requestId: deps.requestId, error: String(err) })
-      }),
-    )
-  }
+  const send = (batch: Demand[], at: number) =>
+    deps.demandSink.record(batch, at).catch((err: unknown) => {
+      log('warn', 'demand_not_recorded', { requestId: deps.requestId, error: String(err) })
+    })
+  const { flushMs } = deps.settings.prewarm
+  const work = deps.demand.count(query, generation, deps.partner ?? '', now, flushMs, send)
+  if (work) deps.waitUntil(work)
 }
 
 /**

@@ -14,8 +14,13 @@ export interface FetchPageRequest {
   policy: FreshnessPolicy
   /** The `storedAt` of the page the caller already has, if any: only a newer one will do. */
   seenStoredAt: number | null
-  /** A `no-cache` request: join a fetch under way, but never take an earlier result. */
+  /**
+   * A `no-cache` or `max-age=N` request: join a fetch under way, but take an earlier result only
+   * from this very second (an outage's failure excepted: see `PageFetcher`).
+   */
   fresh: boolean
+  /** With `fresh`, the request's `max-age=N`: a page still fresh and no older will also do. */
+  maxAgeSeconds?: number
   /** The pre-warm cron's fetch: the page is marked as fetched ahead of demand. */
   prewarm?: boolean
 }
@@ -28,7 +33,19 @@ export type FetchPageResult =
       leader: boolean
       trace: UpstreamTrace | null
     }
-  | { ok: false; error: SerializedError; trace: UpstreamTrace | null }
+  | {
+      ok: false
+      error: SerializedError
+      trace: UpstreamTrace | null
+      /** Set when the failure is another caller's: no upstream call was made for this one. */
+      shared?: SharedFailure
+    }
+
+/** What a caller handed another caller's failure learns of the upstream call that made it. */
+export interface SharedFailure {
+  /** The status the upstream answered, if it answered at all. */
+  upstreamStatus: number | null
+}
 
 /** Where the page service gets a page it does not hold: one fetch per page, however many ask. */
 export interface PageSource {

@@ -259,7 +259,9 @@ describe('retries', () => {
             { status: 400, headers: { 'x-should-retry': 'true' } },
           )
         : original(request)
-    expect((await call(PATH, { env: RETRYING })).status).toBe(200)
+    // Another page: the first one's failure stands for a few seconds (see shared-failures).
+    const other = '/v1/organization/groups?limit=4'
+    expect((await call(other, { env: RETRYING })).status).toBe(200)
   })
 
   it('does not wait on a retry-after beyond a minute: the caller gets the 429', async () => {
@@ -399,6 +401,104 @@ describe('request directives', () => {
     expect(upstream.requests).toHaveLength(1)
     await call(PATH, { init: { headers }, now: () => t + 1_000 })
     expect(upstream.requests).toHaveLength(2)
+  })
+
+  it('max-age=N is not answered with a page older than N seconds: it is fetched anew', async () => {
+    const { t0, etag } = await storePage()
+    const t = t0 + 3 * SECOND
+    const res = await call(PATH, {
+      init: { headers: { 'cache-control': 'max-age=1' } },
+      now: () => t,
+    })
+    expect(res.status).toBe(200)
+    expect(res.headers.get('age')).toBe('0')
+    expect(res.headers.get('cache-status')).toBe(
+      'groups-gateway; fwd=request; fwd-status=200; stored; ttl=60',
+    )
+    expect(res.headers.get('etag')).toBe(etag)
+    expect(upstream.requests).toHaveLength(1)
+    const { metadata } = await env.GROUPS_CACHE.getWithMetadata<{ storedAt: number }>(KEY)
+    expect(metadata?.storedAt).toBe(t)
+  })
+
+  it.each([
+    ['max-age=5', 'max-age=5'],
+    ['its quoted form', 'max-age="5"'],
+    ['among other directives', 'no-transform, max-age=5'],
+  ])('%s is answered from the cache with a page no older than that', async (_, header) => {
+    const { t0 } = await storePage()
+    const res = await call(PATH, {
+      init: { headers: { 'cache-control': header } },
+      now: () => t0 + 3 * SECOND,
+    })
+    expect(res.headers.get('cache-status')).toBe('groups-gateway; hit; ttl=57')
+    expect(res.headers.get('age')).toBe('3')
+    expect(upstream.requests).toHaveLength(0)
+  })
+
+  it('max-age=N does not take a stale page, even one younger than N (no max-stale)', async () => {
+    const { t0 } = await storePage()
+    const res = await call(PATH, {
+      init: { headers: { 'cache-control': 'max-age=600' } },
+      now: () => t0 + 90 * SECOND,
+    })
+    expect(res.headers.get('cache-status')).toBe(
+      'groups-gateway; fwd=request; fwd-status=200; stored; ttl=60',
+    )
+    expect(upstream.requests).toHaveLength(1)
+  })
+
+  it('max-age=N requests for a page too old share one fetch, as no-cache requests do', async () => {
+    const { t0 } = await storePage()
+    upstream.sim.latencyMs = 30
+    const responses = await Promise.all(
+      Array.from({ length: 20 }, () =>
+        call(PATH, {
+          init: { headers: { 'cache-control': 'max-age=1' } },
+          now: () => t0 + 3 * SECOND,
+        }),
+      ),
+    )
+    for (const res of responses) expect(res.headers.get('age')).toBe('0')
+    expect(upstream.requests).toHaveLength(1)
+  })
+
+  it('max-age=N with only-if-cached and an older page gets a 504 that says so', async () => {
+    const { t0 } = await storePage()
+    const res = await call(PATH, {
+      init: { headers: { 'cache-control': 'max-age=2, only-if-cached' } },
+      now: () => t0 + 3 * SECOND,
+    })
+    expect(res.status).toBe(504)
+    const { error } = (await res.json()) as ErrorBody
+    expect(error.code).toBe('not_cached')
+    expect(error.message).toMatch(/3 seconds old, older than the max-age=2 the request accepts/)
+    expect(upstream.requests).toHaveLength(0)
+  })
+
+  it('max-age=N with a page only within stale-if-error gets the upstream’s error, as no-cache does', async () => {
+    const { t0 } = await storePage()
+    upstream.sim.setFault({ kind: 'status', status: 503 })
+    const res = await call(PATH, {
+      init: { headers: { 'cache-control': 'max-age=86400' } },
+      now: () => t0 + STALE_IF_ERROR_AGE,
+    })
+    expect(res.status).toBe(502)
+    expect(res.headers.get('cache-status')).toBe('groups-gateway; fwd=request; fwd-status=503')
+  })
+
+  it('no-store is ignored: a page is served from the cache, and a fetched one is stored', async () => {
+    const headers = { 'cache-control': 'no-store' }
+    const t0 = Date.now()
+    const miss = await call(PATH, { init: { headers }, now: () => t0 })
+    expect(miss.headers.get('cache-status')).toBe(
+      'groups-gateway; fwd=uri-miss; fwd-status=200; stored; ttl=60',
+    )
+    const { metadata } = await env.GROUPS_CACHE.getWithMetadata<{ storedAt: number }>(KEY)
+    expect(metadata?.storedAt).toBe(t0)
+    const hit = await call(PATH, { init: { headers }, now: () => t0 + SECOND })
+    expect(hit.headers.get('cache-status')).toBe('groups-gateway; hit; ttl=59')
+    expect(upstream.requests).toHaveLength(1)
   })
 
   it('only-if-cached answers from the cache', async () => {

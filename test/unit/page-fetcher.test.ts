@@ -70,6 +70,42 @@ describe('the page fetcher (Durable Object)', () => {
     expect(upstream.requests).toHaveLength(2)
   })
 
+  it('hands a max-age=N caller a fresh page no older than N, and fetches for one that is older', async () => {
+    const fetchPage = fetcher()
+    const now = Date.now()
+    await fetchPage(request(now))
+    const young = await fetchPage(request(now + 5_000, { fresh: true, maxAgeSeconds: 10 }))
+    expect(young).toMatchObject({ ok: true, leader: false, page: { storedAt: now } })
+    expect(upstream.requests).toHaveLength(1)
+    const old = await fetchPage(request(now + 5_000, { fresh: true, maxAgeSeconds: 2 }))
+    expect(old).toMatchObject({ ok: true, leader: true, page: { storedAt: now + 5_000 } })
+    expect(upstream.requests).toHaveLength(2)
+  })
+
+  it('answers with the last outage failure for 5 s, and a 429 for as long as its Retry-After', async () => {
+    const fetchPage = fetcher()
+    upstream.sim.setFault({ kind: 'status', status: 503 })
+    const now = Date.now()
+    const first = await fetchPage(request(now))
+    expect(first).toMatchObject({ ok: false, error: { status: 502 } })
+    expect(first).not.toHaveProperty('shared')
+    const later = await fetchPage(request(now + 4_000, { fresh: true }))
+    expect(later).toMatchObject({
+      ok: false,
+      error: { status: 502 },
+      trace: null,
+      shared: { upstreamStatus: 503 },
+    })
+    expect(upstream.requests).toHaveLength(1)
+    upstream.sim.setFault({ kind: 'rate_limit', retryAfterMs: '8000' })
+    expect(await fetchPage(request(now + 6_000))).toMatchObject({ error: { status: 429 } })
+    expect(upstream.requests).toHaveLength(2)
+    expect(await fetchPage(request(now + 13_000))).toMatchObject({ shared: {} })
+    expect(upstream.requests).toHaveLength(2)
+    upstream.sim.setFault(null)
+    expect(await fetchPage(request(now + 15_000))).toMatchObject({ ok: true, leader: true })
+  })
+
   it('shares a failure among concurrent callers, as plain data', async () => {
     const fetchPage = fetcher()
     upstream.sim.setFault({ kind: 'status', status: 503 })
@@ -82,6 +118,8 @@ describe('the page fetcher (Durable Object)', () => {
         error: { status: 502, body: { error: { code: 'upstream_error' } } },
       })
     }
+    // All but the caller whose call it was are told it was shared.
+    expect(results.filter((r) => !r.ok && r.shared === undefined)).toHaveLength(1)
   })
 
   it('never hands a single-attempt failure to a caller that asked for retries', async () => {
