@@ -34,6 +34,9 @@ export default defineConfig({
                 // Tests about one upstream outcome see it once; the retry tests turn retries on.
                 UPSTREAM_MAX_RETRIES: '0',
                 UPSTREAM_RETRY_BASE_MS: '5',
+                // `call` waits for a request's waitUntil work, which a trailing demand send would
+                // hold for up to 20 s: the tests about that send set the shipped 60 themselves.
+                PREWARM_FLUSH_SECONDS: '0',
               },
             },
           }),

@@ -18,6 +18,7 @@ export function listGroups(state: PageState): RouteHandler<ListGroupsRoute, { Bi
         waitUntil: (promise) => c.executionCtx.waitUntil(promise),
         requestId: c.get('requestId'),
         onUpstreamCall: (trace) => c.set('upstream', trace),
+        partner: c.get('partner').name,
       }),
       normalizeQuery(c.req.valid('query')),
       readDirectives(c.req.raw.headers),

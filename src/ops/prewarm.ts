@@ -13,7 +13,8 @@ const CANDIDATES_PER_CALL = 4
 /** What one run did, for its log line and its data point. */
 export interface PrewarmReport {
   refreshed: number
-  skipped: { 'fresh-enough': number; budget: number; stopped: number }
+  /** `refused`: the upstream refused the query itself (400, 404, 422); never tried again. */
+  skipped: { 'fresh-enough': number; budget: number; stopped: number; refused: number }
   stopped: string | null
   upstreamCalls: number
   candidates: number
@@ -21,14 +22,19 @@ export interface PrewarmReport {
 
 /** Where the cron finds what partners asked for most: `PopularPages`, in production. */
 export interface DemandSource {
+  /** Up to `n` pages, partners taking turns, each partner's most asked-for first. */
   top(n: number, generation: string, now: number): Promise<PageQuery[]>
+  /** Drops a page the upstream refused from the ranking, for good. */
+  refuse(query: PageQuery, now: number): Promise<void>
 }
 
 /**
- * One pre-warm run: the most asked-for pages that would leave stale-while-revalidate within two
- * periods are refreshed through the page service, at most `PREWARM_MAX_PAGES` upstream calls a run,
- * one attempt each (never the upstream's retry budget); the run stops at the first upstream failure
- * or 429. Off when `PREWARM_MAX_PAGES` is 0.
+ * One pre-warm run: the most asked-for pages (partners taking turns) that would leave
+ * stale-while-revalidate within two periods are refreshed through the page service, at most
+ * `PREWARM_MAX_PAGES` upstream calls a run, one attempt each (never the upstream's retry budget).
+ * A page whose query the upstream refuses (400, 404, 422) is skipped and dropped from the ranking;
+ * the run stops at the first failure of the upstream itself (5xx, 429, timeout, network). Off when
+ * `PREWARM_MAX_PAGES` is 0.
  */
 export async function runPrewarm(
   env: Env,
@@ -53,7 +59,7 @@ export async function runPrewarm(
   const candidates = await demand.top(maxPages * CANDIDATES_PER_CALL, generation, now)
   const report: PrewarmReport = {
     refreshed: 0,
-    skipped: { 'fresh-enough': 0, budget: 0, stopped: 0 },
+    skipped: { 'fresh-enough': 0, budget: 0, stopped: 0, refused: 0 },
     stopped: null,
     upstreamCalls: 0,
     candidates: candidates.length,
@@ -73,6 +79,10 @@ export async function runPrewarm(
     else report.upstreamCalls += outcome.upstreamCalls
     if (outcome.done === 'refreshed') report.refreshed++
     if (outcome.done === 'failed') report.stopped = `upstream answered ${outcome.status}`
+    if (outcome.done === 'refused') {
+      report.skipped.refused++
+      await forget(demand, query, state.now(), requestId)
+    }
   }
   log(report.stopped ? 'warn' : 'info', 'prewarm', { requestId, ...report })
   try {
@@ -85,4 +95,13 @@ export async function runPrewarm(
     // Usage figures are best effort; the log line above has the run.
   }
   return report
+}
+
+/** Drops a refused page from the ranking; if that fails, the next run tries it once more. */
+async function forget(demand: DemandSource, query: PageQuery, now: number, requestId: string) {
+  try {
+    await demand.refuse(query, now)
+  } catch (err) {
+    log('warn', 'prewarm_refusal_not_recorded', { requestId, error: String(err) })
+  }
 }

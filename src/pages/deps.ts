@@ -11,7 +11,7 @@ export interface PageState {
   generation: CacheGeneration
   /** Background refreshes under way, by cache key. */
   refreshing: Map<string, number>
-  /** Request counts per page, sent in batches to the pre-warm cron's `PopularPages`. */
+  /** Request counts per partner and page, sent in batches to the pre-warm cron's `PopularPages`. */
   demand: DemandCounter
   /** The clock freshness is measured on, in epoch milliseconds: injectable for tests. */
   now: () => number
@@ -26,6 +26,8 @@ export function pageDeps(
     waitUntil(promise: Promise<unknown>): void
     requestId: string
     onUpstreamCall?: (trace: UpstreamTrace) => void
+    /** The partner asking (its name), so pre-warm shares its budget between partners. */
+    partner?: string
   },
 ): PageDeps {
   return {
@@ -39,6 +41,7 @@ export function pageDeps(
     source: pageFetcherSource(env),
     waitUntil: run.waitUntil,
     requestId: run.requestId,
+    partner: run.partner ?? '',
     onUpstreamCall: run.onUpstreamCall ?? (() => {}),
   }
 }

@@ -9,12 +9,15 @@ import { createState } from '../../src/app'
 import worker from '../../src/index'
 import { runPrewarm } from '../../src/ops/prewarm'
 import { GENERATION_KEY } from '../../src/pages/generation'
-import { call, createGateway, logs, upstream } from '../helpers'
+import { call, createGateway, createPartner, logs, upstream } from '../helpers'
 
 const SECOND = 1000
 /** Demand is sent on every request here, so each test sees it at once. */
 const WITH_PREWARM = { ...env, PREWARM_FLUSH_SECONDS: '0', PREWARM_MAX_PAGES: '2' } as Env
 const page = (limit: number) => `/v1/organization/groups?limit=${limit}`
+/** A cursor the upstream does not know: it answers 404 about the query. */
+const UNKNOWN = '/v1/organization/groups?after=g_no_such_group&limit=10'
+const limitsAsked = () => upstream.requests.map((r) => new URL(r.url).searchParams.get('limit'))
 
 /** Partners ask for three pages at t0: limit=3 three times, limit=4 twice, limit=5 once. */
 async function demand(t0: number) {
@@ -49,15 +52,12 @@ describe('pre-warm', () => {
     const report = await prewarmAt(t0 + 400 * SECOND)
     expect(report).toEqual({
       refreshed: 2,
-      skipped: { 'fresh-enough': 0, budget: 1, stopped: 0 },
+      skipped: { 'fresh-enough': 0, budget: 1, stopped: 0, refused: 0 },
       stopped: null,
       upstreamCalls: 2,
       candidates: 3,
     })
-    expect(upstream.requests.map((r) => new URL(r.url).searchParams.get('limit'))).toEqual([
-      '3',
-      '4',
-    ])
+    expect(limitsAsked()).toEqual(['3', '4'])
     const line = logs.map((l) => JSON.parse(l)).find((l) => l.event === 'prewarm')
     expect(line).toMatchObject({ level: 'info', refreshed: 2, upstreamCalls: 2 })
 
@@ -87,6 +87,65 @@ describe('pre-warm', () => {
     })
     expect(report?.skipped.stopped).toBe(2)
     expect(upstream.requests).toHaveLength(1)
+  })
+
+  it('skips a page whose query the upstream refuses, goes on, and never tries that page again', async () => {
+    const t0 = Date.now()
+    const app = createGateway({ now: () => t0 })
+    for (let i = 0; i < 20; i++) {
+      expect((await call(UNKNOWN, { app, env: WITH_PREWARM })).status).toBe(404)
+    }
+    await demand(t0)
+    const four = { PREWARM_MAX_PAGES: '4' } as Partial<Env>
+
+    // The unknown cursor ranks first: its 404 is about the query, not an upstream failure.
+    const report = await prewarmAt(t0 + 400 * SECOND, four)
+    expect(report).toEqual({
+      refreshed: 3,
+      skipped: { 'fresh-enough': 0, budget: 0, stopped: 0, refused: 1 },
+      stopped: null,
+      upstreamCalls: 4,
+      candidates: 4,
+    })
+    expect(limitsAsked()).toEqual(['10', '3', '4', '5'])
+
+    // Partners keep asking for it; the pages it refreshed go stale again; it is not tried again.
+    for (let i = 0; i < 5; i++) await call(UNKNOWN, { app, env: WITH_PREWARM })
+    upstream.requests.length = 0
+    const later = await prewarmAt(t0 + 800 * SECOND, four)
+    expect(later).toMatchObject({ refreshed: 3, skipped: { refused: 0 }, candidates: 3 })
+    expect(upstream.requests.map((r) => new URL(r.url).searchParams.get('after'))).toEqual([
+      null,
+      null,
+      null,
+    ])
+  })
+
+  it('shares its budget between the partners asking: one partner cannot take it all', async () => {
+    const t0 = Date.now()
+    const app = createGateway({ now: () => t0 })
+    const heavy = await createPartner(`heavy-${crypto.randomUUID().slice(0, 8)}`)
+    // One partner asks for 30 pages six times each; another for its 3 pages five times each.
+    for (let round = 0; round < 6; round++) {
+      for (let limit = 1; limit <= 30; limit++) {
+        await call(page(limit), { app, env: WITH_PREWARM, key: heavy })
+      }
+    }
+    for (let round = 0; round < 5; round++) {
+      for (const limit of [201, 202, 203]) await call(page(limit), { app, env: WITH_PREWARM })
+    }
+    upstream.requests.length = 0
+    const five = { PREWARM_MAX_PAGES: '5' } as Partial<Env>
+    const light = () => limitsAsked().filter((l) => Number(l) > 200)
+
+    await prewarmAt(t0 + 400 * SECOND, five)
+    expect({ light: light(), calls: upstream.requests.length }).toEqual({
+      light: ['201', '202'],
+      calls: 5,
+    })
+    // A minute later the pages refreshed are still warm: the budget goes to the next in turn.
+    await prewarmAt(t0 + 460 * SECOND, five)
+    expect(light()).toEqual(['201', '202', '203'])
   })
 
   it('is off with PREWARM_MAX_PAGES = 0', async () => {

@@ -24,7 +24,7 @@ const SETTINGS: PageSettings = {
     retryBaseMs: 5,
   },
   memory: { maxEntries: 10, maxBytes: 1_000_000 },
-  prewarm: { maxPages: 5, flushMs: 60_000 },
+  prewarm: { maxPages: 5, flushMs: 0 },
 }
 const T0 = 1_800_000_000_000
 
