@@ -50,7 +50,7 @@ describe('npm run partners, spawned as the README writes it, against local state
       /created partner 'acme' \(tier standard\) in local state \(.*\.wrangler\/state\)/,
     )
     const key = keyOf(stdout)
-    expect(key).toMatch(/^gwp_[A-Za-z0-9_-]{43}$/)
+    expect(key).toMatch(/^gwp_[A-Za-z0-9_-]{43}\.[A-Za-z0-9_-]{22}$/)
     expect((await page(key)).status).toBe(200)
   })
 
@@ -59,7 +59,7 @@ describe('npm run partners, spawned as the README writes it, against local state
       'KEY=$(npm run -s partners -- create recipe | tail -1) && echo "key=$KEY"',
     )
     expect(code).toBe(0)
-    expect(stdout.trim()).toMatch(/^key=gwp_[A-Za-z0-9_-]{43}$/)
+    expect(stdout.trim()).toMatch(/^key=gwp_[A-Za-z0-9_-]{43}\.[A-Za-z0-9_-]{22}$/)
   })
 
   it.each(['restricted', 'standard', 'elevated'])(

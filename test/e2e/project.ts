@@ -41,7 +41,9 @@ export function userEnv(extra: Record<string, string> = {}): Record<string, stri
   const env = Object.fromEntries(
     Object.entries(process.env).filter(
       ([name]) =>
-        !/^(CLOUDFLARE_|OPENAI_|SMOKE_|WRANGLER_LOG$|npm_|GATEWAY_KEY$|PORT$|SIM_)/.test(name),
+        !/^(CLOUDFLARE_|OPENAI_|PARTNER_KEY_SECRET$|OPERATOR_KEY$|SMOKE_|WRANGLER_LOG$|npm_|GATEWAY_KEY$|PORT$|SIM_)/.test(
+          name,
+        ),
     ),
   )
   // A user's shell has no project's node_modules/.bin on PATH: `npm run` adds the project's own.
