@@ -18,6 +18,13 @@ export function environments(config = 'wrangler.toml'): string[] {
   return [...new Set([...toml.matchAll(/^\[env\.([\w-]+)\]/gm)].map((m) => m[1] as string))]
 }
 
+/** An environment's Worker name, as wrangler names it: the top-level `name`, then `-<env>`. */
+export function workerName(env: string, config = 'wrangler.toml'): string {
+  const name = /^name\s*=\s*"([^"]+)"/m.exec(readFileSync(config, 'utf8'))?.[1]
+  if (!name) throw new Error(`no name in ${config}`)
+  return `${name}-${env}`
+}
+
 /** KV's own propagation delay: other locations may see a write this much later. */
 export const KV_PROPAGATION_SECONDS = 60
 
