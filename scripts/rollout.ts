@@ -1,17 +1,5 @@
-// `npm run rollout`: a gradual deployment, smoke-checked at each step. See HELP.
-import {
-  argumentsChecked,
-  CommandError,
-  integer,
-  isMain,
-  main,
-  oneOf,
-  progress,
-  readArgs,
-  UsageError,
-} from './cli'
-import { readUrl, smoke } from './smoke'
-import { environments, wrangler } from './wrangler'
+// A gradual deployment's steps, smoke-checked at each one; `npm run release` runs it.
+import { integer, UsageError } from './cli'
 
 /** The version id `wrangler versions upload` printed. */
 export function uploadedVersion(output: string): string {
@@ -56,6 +44,15 @@ export function stepArgs(plan: RolloutPlan, percent: number): string[] {
   ]
 }
 
+/** `10,50,100` -> [10, 50, 100]: whole percentages, increasing, ending at 100. */
+export function parseSteps(list: string): number[] {
+  const steps = list.split(',').map((p) => integer('--steps', p, 1, 100))
+  if (steps.some((p, i) => i > 0 && p <= (steps[i - 1] ?? 0)) || steps.at(-1) !== 100) {
+    throw new UsageError(`--steps must increase and end at 100; got '${list}'`)
+  }
+  return steps
+}
+
 /** Runs the plan; `run` is wrangler, `check` the smoke checks, `wait` the pause between steps. */
 export async function rollout(
   plan: RolloutPlan,
@@ -86,85 +83,4 @@ export async function rollout(
     }
   }
   return true
-}
-
-const HELP = `usage: npm run rollout -- --env ENV --output TEXT --smoke URL [--steps 10,50,100] [--wait 300]
-
-A gradual deployment of the version wrangler versions upload just made: at each step the new
-version takes that share of traffic beside the one deployed now; after --wait seconds the smoke
-checks run, and if any fails the old version is put back at 100 % (exit 1).
-
-  --env ENV       the environment (the [env.*] tables of wrangler.toml)
-  --output TEXT   what wrangler versions upload printed (its "Worker Version ID" line)
-  --smoke URL     the environment's URL, for npm run smoke's checks
-  --steps LIST    percentages, increasing, ending at 100 (default 10,50,100)
-  --wait SECONDS  before each step's checks (default 300)
-
-Environment: SMOKE_PARTNER_KEY (a partner of that environment), and CLOUDFLARE_API_TOKEN and
-CLOUDFLARE_ACCOUNT_ID for wrangler.`
-
-/** `10,50,100` -> [10, 50, 100]: whole percentages, increasing, ending at 100. */
-export function parseSteps(list: string): number[] {
-  const steps = list.split(',').map((p) => integer('--steps', p, 1, 100))
-  if (steps.some((p, i) => i > 0 && p <= (steps[i - 1] ?? 0)) || steps.at(-1) !== 100) {
-    throw new UsageError(`--steps must increase and end at 100; got '${list}'`)
-  }
-  return steps
-}
-
-async function run(argv: string[]): Promise<boolean> {
-  const { values } = readArgs(
-    {
-      name: 'npm run rollout',
-      help: HELP,
-      options: {
-        env: { type: 'string' },
-        output: { type: 'string' },
-        smoke: { type: 'string' },
-        steps: { type: 'string', default: '10,50,100' },
-        wait: { type: 'string', default: '300' },
-      },
-    },
-    argv,
-  )
-  const required = (name: 'env' | 'output' | 'smoke') => {
-    const value = values[name]
-    if (value === undefined) throw new UsageError(`--${name} is required`)
-    return value
-  }
-  const env = oneOf('--env', required('env'), environments())
-  const output = required('output')
-  const smokeUrl = readUrl('--smoke', required('smoke'))
-  const steps = parseSteps(values.steps)
-  const waitMs = integer('--wait', values.wait, 0, 3600) * 1000
-  const key = process.env.SMOKE_PARTNER_KEY
-  if (!key) throw new UsageError('SMOKE_PARTNER_KEY must hold a partner key of that environment')
-  let next: string
-  try {
-    next = uploadedVersion(output)
-  } catch (err) {
-    throw new UsageError(`--output: ${(err as Error).message}`)
-  }
-  argumentsChecked('npm run rollout')
-  progress(`reading the current deployment of '${env}' through wrangler…`)
-  const previous = currentVersion(wrangler(['deployments', 'status', '--env', env, '--json']))
-  return rollout(
-    { env, next, previous, steps },
-    (args) => {
-      progress(`wrangler ${args.slice(0, 4).join(' ')}…`)
-      return wrangler(args)
-    },
-    () => smoke(smokeUrl, key),
-    () => {
-      progress(`waiting ${waitMs / 1000} s before the smoke checks…`)
-      return new Promise((resolve) => setTimeout(resolve, waitMs))
-    },
-    (line) => console.log(line),
-  )
-}
-
-if (isMain(import.meta.url)) {
-  await main('npm run rollout', async () => {
-    if (!(await run(process.argv.slice(2)))) throw new CommandError('the rollout was rolled back')
-  })
 }

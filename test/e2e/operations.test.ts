@@ -1,8 +1,9 @@
-// The operator's scripts spawned through npm as the README and runbook write them: `rollout` and
+// The operator's scripts spawned through npm as the README and runbook write them: `deploy` and
 // remote `partners` against a stand-in `wrangler` (where npm finds the real one) that records its
 // arguments and prints wrangler's own output formats; `smoke` against the running gateway;
 // `usage` against a stand-in for the Analytics Engine SQL API answering a recorded JSON.
-import { existsSync, readFileSync } from 'node:fs'
+import { execFileSync } from 'node:child_process'
+import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import { createServer, type Server } from 'node:http'
 import { join } from 'node:path'
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest'
@@ -29,27 +30,56 @@ const runsOf = (name: string): string[][] => {
     : []
 }
 
-/** A gateway that answers every request with `status`: a broken new version, say. */
-async function brokenGateway(status: number): Promise<{ url: string; server: Server }> {
-  const server = createServer((_, res) => res.writeHead(status).end('{}'))
+/**
+ * A gateway with two versions, as a gradual deployment has: a request pinned to a version with
+ * `Cloudflare-Workers-Version-Overrides` reaches that one, any other the old one. `broken` versions
+ * answer 500. It records which version each request was pinned to.
+ */
+async function gatewayOfVersions(broken: string[]) {
+  const pinned: (string | null)[] = []
+  const server = createServer((req, res) => {
+    const header = req.headers['cloudflare-workers-version-overrides']
+    const version = typeof header === 'string' ? (/="([^"]+)"/.exec(header)?.[1] ?? null) : null
+    pinned.push(version)
+    if (version !== null && broken.includes(version)) return res.writeHead(500).end('{}')
+    const body = req.url === '/healthz' ? { status: 'ok' } : { object: 'list', data: [] }
+    res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(body))
+  })
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  return { url: `http://127.0.0.1:${(server.address() as { port: number }).port}`, server }
+  const url = `http://127.0.0.1:${(server.address() as { port: number }).port}`
+  return { url, pinned, close: () => server.close() }
+}
+
+/** A git history in the project copy: one commit per step, each changing wrangler.toml as given. */
+function commit(message: string, change: (toml: string) => string = (t) => t): string {
+  const toml = join(p.dir, 'wrangler.toml')
+  writeFileSync(toml, change(readFileSync(toml, 'utf8')))
+  writeFileSync(join(p.dir, 'CHANGES'), `${message}\n`, { flag: 'a' })
+  const git = (...args: string[]) =>
+    execFileSync('git', ['-c', 'user.email=ci@example.com', '-c', 'user.name=ci', ...args], {
+      cwd: p.dir,
+      encoding: 'utf8',
+    }).trim()
+  if (!existsSync(join(p.dir, '.git'))) {
+    git('init', '-q')
+    writeFileSync(join(p.dir, '.gitignore'), 'node_modules/\n.wrangler/\n*.jsonl\n*-state.json\n')
+  }
+  git('add', '-A')
+  git('commit', '-qm', message)
+  return git('rev-parse', 'HEAD')
 }
 
 const OLD = '11111111-1111-4111-8111-111111111111'
-const NEW = '22222222-2222-4222-8222-222222222222'
-/** What `wrangler versions upload --env production` printed for NEW (wrangler 4.156.2's format). */
-const UPLOAD_OUTPUT = `\n ⛅️ wrangler 4.156.2\n────────────────────\nTotal Upload: 412.08 KiB / gzip: 88.40 KiB\nWorker Startup Time: 12 ms\nUploaded groups-gateway-production (1.21 sec)\nWorker Version ID: ${NEW}\n`
 
-/** An account whose production Worker serves OLD at 100 % and has NEW uploaded beside it. */
-function account(name: string) {
+/** An account whose production Worker serves OLD, uploaded for commit `liveSha`, at 100 %. */
+function liveAt(name: string, liveSha: string) {
   writeIn(
     p,
     `${name}-state.json`,
     JSON.stringify({
       workers: {
         'groups-gateway-production': {
-          versions: [{ id: OLD }, { id: NEW }],
+          versions: [{ id: OLD, tag: liveSha, message: liveSha }],
           deployments: [{ id: 'd-1', versions: [{ version_id: OLD, percentage: 100 }] }],
         },
       },
@@ -57,120 +87,162 @@ function account(name: string) {
   )
 }
 
-describe('npm run rollout, through a stand-in wrangler', () => {
-  const rollout = (name: string, args: string, key = inject('partnerKey')) =>
-    p.sh(`npm run -s rollout -- ${args}`, {
-      ...standIn(name),
-      SMOKE_PARTNER_KEY: key,
-      UPLOAD_OUTPUT,
-    })
+describe('npm run deploy, through a stand-in wrangler', () => {
+  const deploy = (name: string, args: string) =>
+    p.sh(`npm run -s deploy -- ${args}`, { ...standIn(name), SMOKE_PARTNER_KEY: 'gwp_smoke' })
+  /** The new version the stand-in made: the one every smoke request had to be pinned to. */
+  const madeVersion = (name: string) =>
+    (
+      JSON.parse(readFileSync(join(p.dir, `${name}-state.json`), 'utf8')) as {
+        workers: Record<string, { versions: { id: string }[] }>
+      }
+    ).workers['groups-gateway-production']?.versions.at(-1)?.id ?? ''
+  let gateway: Awaited<ReturnType<typeof gatewayOfVersions>>
+  afterEach(() => gateway?.close())
 
-  it('moves production 10 -> 50 -> 100 % with a passing smoke check at each step', async () => {
-    account('full')
-    const gateway = inject('gatewayUrl')
-    const { code, stdout } = await rollout(
-      'full',
-      `--env production --output "$UPLOAD_OUTPUT" --steps 10,50,100 --wait 0 --smoke ${gateway}`,
+  it("deploys an environment's first version whole, then smoke-checks that version", async () => {
+    gateway = await gatewayOfVersions([])
+    const sha = commit('first')
+    const { code, stdout } = await deploy(
+      'first',
+      `--env production --sha ${sha} --smoke ${gateway.url}`,
     )
     expect(code, stdout).toBe(0)
-    expect(runsOf('full')).toEqual([
+    expect(runsOf('first')).toEqual([
       ['deployments', 'status', '--env', 'production', '--json'],
-      ...[10, 50].map((pct) => [
-        'versions',
-        'deploy',
-        `${NEW}@${pct}%`,
-        `${OLD}@${100 - pct}%`,
-        '--env',
-        'production',
-        '--yes',
-        '--message',
-        `rollout ${pct}%`,
-      ]),
-      [
-        'versions',
-        'deploy',
-        `${NEW}@100%`,
-        '--env',
-        'production',
-        '--yes',
-        '--message',
-        'rollout 100%',
-      ],
+      ['deploy', '--env', 'production', '--minify'],
     ])
-    expect(stdout.match(/^ok {3}GET \/healthz -> 200$/gm)).toHaveLength(3)
+    expect(stdout).toMatch(/deploying \w+ to production whole: it has no deployment yet/)
+    expect(gateway.pinned).toEqual([madeVersion('first'), madeVersion('first')])
   })
 
-  it('puts the old version back at 100 % when the first step fails its smoke check', async () => {
-    account('rollback')
-    const broken = await brokenGateway(500)
-    try {
-      const { code, stdout, stderr } = await rollout(
-        'rollback',
-        `--env production --output "$UPLOAD_OUTPUT" --wait 0 --smoke ${broken.url}`,
-      )
-      expect(code).toBe(1)
-      expect(stdout).toMatch(/^FAIL GET \/healthz -> 500$/m)
-      expect(stderr).toMatch(/npm run rollout: the rollout was rolled back/)
-      expect(runsOf('rollback').map((a) => a.slice(0, 3))).toEqual([
-        ['deployments', 'status', '--env'],
-        ['versions', 'deploy', `${NEW}@10%`],
-        ['versions', 'deploy', `${OLD}@100%`],
-      ])
-    } finally {
-      broken.server.close()
-    }
+  it('rolls a cron change out gradually, every check pinned to the new version, then applies the triggers', async () => {
+    const live = commit('live')
+    const sha = commit('a cron change', (t) =>
+      t.replace('crons = ["* * * * *"]', 'crons = ["*/2 * * * *"]'),
+    )
+    liveAt('gradual', live)
+    gateway = await gatewayOfVersions([])
+    const { code, stdout } = await deploy(
+      'gradual',
+      `--env production --sha ${sha} --smoke ${gateway.url} --wait 0`,
+    )
+    expect(code, stdout).toBe(0)
+    const next = madeVersion('gradual')
+    const step = (pct: number, split: string[]) => [
+      'versions',
+      'deploy',
+      ...split,
+      '--env',
+      'production',
+      '--yes',
+      '--message',
+      `rollout ${pct}%`,
+    ]
+    expect(runsOf('gradual')).toEqual([
+      ['deployments', 'status', '--env', 'production', '--json'],
+      ['versions', 'view', OLD, '--env', 'production', '--json'],
+      ['versions', 'upload', '--env', 'production', '--minify', '--tag', sha, '--message', sha],
+      step(10, [`${next}@10%`, `${OLD}@90%`]),
+      step(50, [`${next}@50%`, `${OLD}@50%`]),
+      step(100, [`${next}@100%`]),
+      ['triggers', 'deploy', '--env', 'production'],
+    ])
+    expect(gateway.pinned).toHaveLength(6)
+    expect(new Set(gateway.pinned)).toEqual(new Set([next]))
+  })
+
+  it('rolls back at the first step when the new version fails its pinned check, though the old one answers right', async () => {
+    const live = commit('live again')
+    const sha = commit('a broken change')
+    liveAt('rollback', live)
+    // The stand-in will name the uploaded version after the one it already holds.
+    gateway = await gatewayOfVersions(['00000002-0000-4000-8000-000000000102'])
+    const { code, stdout, stderr } = await deploy(
+      'rollback',
+      `--env production --sha ${sha} --smoke ${gateway.url} --wait 0`,
+    )
+    const next = madeVersion('rollback')
+    expect(next).toBe('00000002-0000-4000-8000-000000000102')
+    expect(code).toBe(1)
+    expect(stdout).toMatch(/^FAIL GET \/healthz -> 500$/m)
+    expect(stderr).toMatch(`npm run deploy: ${next} failed its smoke check and was rolled back`)
+    expect(runsOf('rollback').map((a) => a.slice(0, 3))).toEqual([
+      ['deployments', 'status', '--env'],
+      ['versions', 'view', OLD],
+      ['versions', 'upload', '--env'],
+      ['versions', 'deploy', `${next}@10%`],
+      ['versions', 'deploy', `${OLD}@100%`],
+    ])
+    // Unpinned, the same gateway answers right: a check at 10 % without the pin would have passed.
+    expect((await fetch(`${gateway.url}/healthz`)).status).toBe(200)
+  })
+
+  it('deploys whole when any commit since the live one changes a Durable Object migration', async () => {
+    const live = commit('live before the migration')
+    commit(
+      'adds a Durable Object class',
+      (t) => `${t}\n[[migrations]]\ntag = "v9"\nnew_sqlite_classes = ["Audit"]\n`,
+    )
+    const sha = commit('an unrelated change after it')
+    liveAt('migration', live)
+    gateway = await gatewayOfVersions([])
+    const { code, stdout } = await deploy(
+      'migration',
+      `--env production --sha ${sha} --smoke ${gateway.url}`,
+    )
+    expect(code, stdout).toBe(0)
+    expect(stdout).toMatch(`whole: a Durable Object migration since ${live}`)
+    expect(runsOf('migration')).toEqual([
+      ['deployments', 'status', '--env', 'production', '--json'],
+      ['versions', 'view', OLD, '--env', 'production', '--json'],
+      ['deploy', '--env', 'production', '--minify'],
+    ])
   })
 
   it.concurrent.for([
     {
       what: 'a missing --env',
-      args: '--output x --smoke http://127.0.0.1:1',
+      args: '--sha abc1234 --smoke http://127.0.0.1:1',
       says: '--env is required',
     },
     {
       what: 'an unknown environment',
-      args: '--env prod --output x --smoke http://127.0.0.1:1',
+      args: '--env prod --sha abc1234 --smoke http://127.0.0.1:1',
       says: "--env must be one of staging, production; got 'prod'",
     },
     {
+      what: 'a --sha that is not a commit',
+      args: '--env production --sha HEAD --smoke http://127.0.0.1:1',
+      says: "--sha must be a commit id (7-40 hex digits); got 'HEAD'",
+    },
+    {
       what: '--wait without a value',
-      args: '--env production --output x --smoke http://127.0.0.1:1 --wait',
+      args: '--env production --sha abc1234 --smoke http://127.0.0.1:1 --wait',
       says: '--wait needs a value',
     },
     {
       what: 'a --wait that is not a number',
-      args: '--env production --output x --smoke http://127.0.0.1:1 --wait soon',
+      args: '--env production --sha abc1234 --smoke http://127.0.0.1:1 --wait soon',
       says: "--wait must be a whole number from 0 to 3600; got 'soon'",
     },
     {
       what: 'steps that do not end at 100',
-      args: '--env production --output x --smoke http://127.0.0.1:1 --steps 10,50',
+      args: '--env production --sha abc1234 --smoke http://127.0.0.1:1 --steps 10,50',
       says: "--steps must increase and end at 100; got '10,50'",
     },
     {
       what: 'a --smoke that is not a URL',
-      args: '--env production --output x --smoke staging',
+      args: '--env production --sha abc1234 --smoke staging',
       says: "--smoke must be an http(s) URL; got 'staging'",
-    },
-    {
-      what: 'an --output with no version id',
-      args: '--env production --output nonsense --smoke http://127.0.0.1:1',
-      says: '--output: no "Worker Version ID" in the versions upload output',
     },
     { what: 'an unknown flag', args: '--env production --force', says: 'unknown option --force' },
   ])('refuses $what in one line, exit 2, running nothing', async ({ what, args, says }) => {
     const name = `bad-${what.replace(/\W+/g, '-')}`
-    const { code, stderr } = await rollout(name, args)
+    const { code, stderr } = await deploy(name, args)
     expect(code).toBe(2)
-    expect(stderr.trim()).toBe(`npm run rollout: ${says} (see npm run rollout -- --help)`)
+    expect(stderr.trim()).toBe(`npm run deploy: ${says} (see npm run deploy -- --help)`)
     expect(runsOf(name)).toEqual([])
-  })
-
-  it('--help prints the usage and exits 0, running nothing', async () => {
-    const { code, stdout } = await rollout('help', '--help')
-    expect(code).toBe(0)
-    expect(stdout).toMatch(/^usage: npm run rollout -- --env ENV --output TEXT --smoke URL/)
-    expect(runsOf('help')).toEqual([])
   })
 })
 
@@ -372,10 +444,10 @@ describe('every npm script of ours', () => {
       [
         'bench',
         'cache',
+        'deploy',
         'lint:openapi',
         'openapi',
         'partners',
-        'rollout',
         'setup:chromium',
         'simulator',
         'smoke',

@@ -122,7 +122,49 @@ async function standIn() {
     )
     console.log('╭ Deploy Worker Versions by splitting traffic between multiple versions\n│')
     console.log(`│\n╰\u200A SUCCESS \u200ADeployed ${workerName} ${list} (0.02 sec)`)
+  } else if (command === 'versions view') {
+    // versions/view.ts with --json: the version object as the API returned it, no banner.
+    const version = worker.versions.find((v) => v.id === positionals[2])
+    if (!version) fail(`Could not find version ${positionals[2]}`)
+    const annotations = {
+      'workers/triggered_by': 'upload',
+      ...(version.tag ? { 'workers/tag': version.tag } : {}),
+      ...(version.message ? { 'workers/message': version.message } : {}),
+    }
+    console.log(JSON.stringify({ id: version.id, number: 1, metadata: {}, annotations }, null, 2))
+  } else if (command === 'deploy' || command === 'triggers deploy') {
+    banner()
+    if (command === 'deploy') {
+      if (state.refuse?.deploy) fail(state.refuse.deploy)
+      const id = newVersionId()
+      worker.versions.push({ id, tag: null, message: null })
+      worker.deployments.push({
+        id: `d-${worker.deployments.length + 1}`,
+        source: 'wrangler',
+        strategy: 'percentage',
+        author_email: 'ci@example.com',
+        created_on: new Date().toISOString(),
+        annotations: {},
+        versions: [{ version_id: id, percentage: 100 }],
+      })
+      save()
+      // deploy-helpers deploy.ts: Uploaded, the triggers, then Current Version ID.
+      console.log('Total Upload: 412.08 KiB / gzip: 88.40 KiB')
+      console.log('Worker Startup Time: 12 ms')
+      console.log(`Uploaded ${workerName} (2.10 sec)`)
+      console.log(`Deployed ${workerName} triggers (0.41 sec)`)
+      console.log(`  https://${workerName}.example.workers.dev`)
+      console.log('  schedule: * * * * *')
+      console.log(`Current Version ID: ${id}`)
+    } else {
+      // triggers/deploy.ts; the experimental-command warning goes to stderr.
+      console.error('▲ [WARNING] 🚧 `wrangler triggers deploy` is an experimental command.\n')
+      console.log(`Deployed ${workerName} triggers (0.06 sec)`)
+      console.log(`  https://${workerName}.example.workers.dev`)
+      console.log('  schedule: * * * * *')
+    }
   } else if (command.startsWith('versions upload')) {
+    if (state.refuse?.upload) fail(state.refuse.upload)
     banner()
     const id = newVersionId()
     worker.versions.push({ id, tag: flag('--tag') ?? null, message: flag('--message') ?? null })
