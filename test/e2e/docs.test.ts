@@ -1,7 +1,7 @@
 // The README's and docs/'s shell blocks, run in order as one shell session in a copy of the
 // project, against the worker `npm start` runs there (on its documented ports): a command changed in
 // code and not in its document fails here. See doctest.ts for how a block says how it is run.
-import { type ChildProcess, spawn } from 'node:child_process'
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process'
 import {
   existsSync,
   mkdirSync,
@@ -37,6 +37,8 @@ const ACCOUNT_ENV = {
   PRODUCTION_URL: 'https://groups-gateway-production.example.workers.dev',
   STAGING_PARTNER_KEY: `gwp_${'s'.repeat(43)}`,
   PRODUCTION_PARTNER_KEY: `gwp_${'p'.repeat(43)}`,
+  PREVIOUS_VERSION_ID: '11111111-1111-4111-8111-111111111111',
+  NEW_VERSION_ID: '22222222-2222-4222-8222-222222222222',
   STAGING_PARTNER_KEY_SECRET: 'placeholder-secret-of-staging-at-least-32-chars',
   PRODUCTION_PARTNER_KEY_SECRET: 'placeholder-secret-of-production-at-least-32-chars',
 }
@@ -113,6 +115,17 @@ beforeAll(async () => {
   p = project({ standInWrangler: true })
   session = join(p.dir, '.doctest')
   mkdirSync(session)
+  // A clone has its history: the runbook's commands name the commit they ship.
+  writeFileSync(join(p.dir, '.gitignore'), 'node_modules/\n.wrangler/\n.doctest/\n')
+  for (const args of [
+    ['init', '-q'],
+    ['add', '-A'],
+    ['commit', '-qm', 'docs under test'],
+  ]) {
+    execFileSync('git', ['-c', 'user.email=ci@example.com', '-c', 'user.name=ci', ...args], {
+      cwd: p.dir,
+    })
+  }
   writeFileSync(join(session, 'cwd'), p.dir)
   writeFileSync(join(session, 'env'), '')
   // The one command the documents start with, run as written: the rest run against it.
