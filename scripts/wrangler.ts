@@ -25,7 +25,7 @@ export function workerName(env: string, config = 'wrangler.toml'): string {
   return `${name}-${env}`
 }
 
-/** KV's own propagation delay: other locations may see a write this much later. */
+/** KV's typical propagation delay; its documentation says "up to 60 seconds or more". */
 export const KV_PROPAGATION_SECONDS = 60
 
 /**
@@ -38,7 +38,7 @@ export function propagationBound(caches: [label: string, seconds: number][]) {
   const detail = parts.map(([label, s]) => `${label} ${s} s`).join(' + ')
   return {
     seconds,
-    sentence: `It reaches every location within ${seconds} s (${detail}), usually sooner.`,
+    sentence: `It is typically seen everywhere within ${seconds} s (${detail}); KV propagation is "up to 60 seconds or more", so that is not a promise.`,
   }
 }
 

@@ -255,7 +255,7 @@ describe('npm run partners --remote, through a stand-in wrangler', () => {
     const created = await p.sh('npm run -s partners -- create acme --remote --env staging', env)
     expect(created.code).toBe(0)
     expect(created.stdout).toMatch(
-      /^created partner 'acme' \(tier standard\) in environment 'staging' \(remote\)\. It reaches every location within 120 s/,
+      /^created partner 'acme' \(tier standard\) in environment 'staging' \(remote\)\. It is typically seen everywhere within 120 s/,
     )
     expect(created.stderr).toMatch(/through wrangler…/)
     const listed = await p.sh('npm run -s partners -- list --json --remote --env staging', env)
