@@ -49,8 +49,9 @@ export const OFFLINE_ENV = { WRANGLER_SEND_METRICS: 'false', CLOUDFLARE_CF_FETCH
  * `npm run`, the project's pinned one (node_modules/.bin comes first). A failure throws one line:
  * wrangler's own `✘ [ERROR]` message when it printed one.
  */
-export function wrangler(args: string[]): string {
+export function wrangler(args: string[], input?: string): string {
   const result = spawnSync('wrangler', args, {
+    input,
     encoding: 'utf8',
     env: { ...process.env, ...OFFLINE_ENV },
   })

@@ -37,8 +37,8 @@ const ACCOUNT_ENV = {
   PRODUCTION_URL: 'https://groups-gateway-production.example.workers.dev',
   STAGING_PARTNER_KEY: `gwp_${'s'.repeat(43)}`,
   PRODUCTION_PARTNER_KEY: `gwp_${'p'.repeat(43)}`,
+  NEW_ADMIN_KEY: 'sk-admin-placeholder-new-key',
   PREVIOUS_VERSION_ID: '11111111-1111-4111-8111-111111111111',
-  NEW_VERSION_ID: '22222222-2222-4222-8222-222222222222',
   STAGING_PARTNER_KEY_SECRET: 'placeholder-secret-of-staging-at-least-32-chars',
   PRODUCTION_PARTNER_KEY_SECRET: 'placeholder-secret-of-production-at-least-32-chars',
 }

@@ -246,6 +246,97 @@ describe('npm run deploy, through a stand-in wrangler', () => {
   })
 })
 
+describe('npm run secret, through a stand-in wrangler', () => {
+  const BAD = '33333333-3333-4333-8333-333333333333'
+  const withVersions = (name: string, versions: string[], deployment: [string, number][]) =>
+    writeIn(
+      p,
+      `${name}-state.json`,
+      JSON.stringify({
+        workers: {
+          'groups-gateway-production': {
+            versions: versions.map((id) => ({ id })),
+            deployments: [
+              {
+                id: 'd-1',
+                versions: deployment.map(([version_id, percentage]) => ({
+                  version_id,
+                  percentage,
+                })),
+              },
+            ],
+          },
+        },
+      }),
+    )
+  const secret = (name: string, stdin = 'printf %s sk-admin-new-key | ') =>
+    p.sh(`${stdin}npm run -s secret -- put OPENAI_ADMIN_KEY --env production`, standIn(name))
+
+  it('puts the secret on a new version of the live code and deploys it at 100 %', async () => {
+    withVersions('rotate', [OLD], [[OLD, 100]])
+    const { code, stdout } = await secret('rotate')
+    expect(code, stdout).toBe(0)
+    const state = JSON.parse(readFileSync(join(p.dir, 'rotate-state.json'), 'utf8'))
+    const created = state.workers['groups-gateway-production'].versions.at(-1)
+    expect(created.secret).toBe('sk-admin-new-key')
+    expect(runsOf('rotate')).toEqual([
+      ['deployments', 'status', '--env', 'production', '--json'],
+      ['versions', 'list', '--env', 'production', '--json'],
+      ['versions', 'secret', 'put', 'OPENAI_ADMIN_KEY', '--env', 'production'],
+      [
+        'versions',
+        'deploy',
+        `${created.id}@100%`,
+        '--env',
+        'production',
+        '--yes',
+        '--message',
+        'secret OPENAI_ADMIN_KEY',
+      ],
+    ])
+    expect(stdout).toMatch(`version ${created.id} (the code of ${OLD}) now serves all traffic`)
+  })
+
+  it('refuses after a rolled-back rollout, when a new version would copy the bad one, changing nothing', async () => {
+    withVersions('after-rollback', [OLD, BAD], [[OLD, 100]])
+    const { code, stderr } = await secret('after-rollback')
+    expect(code).toBe(1)
+    expect(stderr).toMatch(`the newest uploaded version (${BAD}) is not the deployed one (${OLD})`)
+    expect(runsOf('after-rollback').map((a) => a.slice(0, 2))).toEqual([
+      ['deployments', 'status'],
+      ['versions', 'list'],
+    ])
+  })
+
+  it('refuses during a rollout (a split deployment), changing nothing', async () => {
+    withVersions(
+      'during',
+      [OLD, BAD],
+      [
+        [BAD, 10],
+        [OLD, 90],
+      ],
+    )
+    const { code, stderr } = await secret('during')
+    expect(code).toBe(1)
+    expect(stderr).toMatch(/the current deployment is itself split: finish or roll it back first/)
+    expect(runsOf('during')).toHaveLength(1)
+  })
+
+  it('refuses a value missing on standard input, and a bad name, with exit 2, running nothing', async () => {
+    const empty = await secret('no-value', ': | ')
+    expect(empty.code).toBe(2)
+    expect(empty.stderr).toMatch(/the secret's value comes on standard input; got none/)
+    const bad = await p.sh(
+      'printf x | npm run -s secret -- put admin-key --env production',
+      standIn('bad-name'),
+    )
+    expect(bad.code).toBe(2)
+    expect(bad.stderr).toMatch(/UPPER_SNAKE_CASE; got 'admin-key'/)
+    expect([...runsOf('no-value'), ...runsOf('bad-name')]).toEqual([])
+  })
+})
+
 describe('npm run partners --remote, through a stand-in wrangler', () => {
   it('writes the environment named by --env, and says so', async () => {
     const env = {
@@ -448,6 +539,7 @@ describe('every npm script of ours', () => {
         'lint:openapi',
         'openapi',
         'partners',
+        'secret',
         'setup:chromium',
         'simulator',
         'smoke',

@@ -163,6 +163,33 @@ async function standIn() {
       console.log(`  https://${workerName}.example.workers.dev`)
       console.log('  schedule: * * * * *')
     }
+  } else if (command === 'versions list') {
+    // versions/list.ts with --json: the versions as the API returned them, oldest first, no banner.
+    console.log(
+      JSON.stringify(
+        worker.versions.map((v) => ({ id: v.id, annotations: {} })),
+        null,
+        2,
+      ),
+    )
+  } else if (command === 'versions secret') {
+    banner()
+    // versions/secrets/put.ts: the value on stdin; a new version copying the newest one.
+    const value = readFileSync(0, 'utf8')
+    if (!value) fail('no value on stdin')
+    const id = newVersionId()
+    worker.versions.push({
+      id,
+      tag: null,
+      message: `Updated secret "${positionals[3]}"`,
+      secret: value,
+    })
+    save()
+    console.log(`🌀 Creating the secret for the Worker "${workerName}" ${env ? `(${env})` : ''}`)
+    console.log(`✨ Success! Created version ${id} with secret ${positionals[3]}.`)
+    console.log(
+      `➡️  To deploy this version with secret ${positionals[3]} to production traffic use the command "wrangler versions deploy".`,
+    )
   } else if (command.startsWith('versions upload')) {
     if (state.refuse?.upload) fail(state.refuse.upload)
     banner()
