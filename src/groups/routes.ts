@@ -14,12 +14,12 @@ const requestIdHeader = {
 const rateLimitHeaders = {
   'RateLimit-Policy': {
     description:
-      'The partner\u2019s quota (IETF RateLimit header fields), e.g. `"standard";q=600;w=60`: `q` requests per `w` seconds.',
+      'The partner\u2019s quota (IETF RateLimit header fields), e.g. `"standard";q=600;w=60`: about `q` requests per `w` seconds. Counted per Cloudflare location by the platform\u2019s rate limiting, which is approximate and eventually consistent: not an exact accounting.',
     schema: { type: 'string' as const },
   },
   RateLimit: {
     description:
-      'Where the partner stands, e.g. `"standard";r=598;t=42`: `r` requests left, `t` seconds until the window resets.',
+      'Where the partner stands, e.g. `"standard";r=598;t=42`: `r` requests left and `t` seconds until the window resets, both the gateway\u2019s estimate (the platform does not say how its windows align); `t` is never more than one period.',
     schema: { type: 'string' as const },
   },
 }
@@ -156,7 +156,7 @@ export const listGroups = createRoute({
       'The partner\u2019s rate limit is reached, too many requests with a bad key came from this address, or the upstream API is rate limiting the gateway (`code: rate_limit_exceeded`). Always `x-should-retry: true` and `Retry-After`; `retry-after-ms` too when the upstream gave one.',
       {
         message:
-          "Rate limit reached for partner 'acme' (600 requests per 60 s). Please retry after 7 seconds.",
+          "Rate limit reached for partner 'acme' (about 600 requests per 60 s, counted per Cloudflare location). Please retry after about 7 seconds.",
         type: 'rate_limit_error',
         param: null,
         code: 'rate_limit_exceeded',
