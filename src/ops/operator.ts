@@ -2,7 +2,7 @@ import { Hono } from 'hono'
 import { AppError, methodNotAllowed } from '../errors'
 import type { CacheGeneration } from '../pages/generation'
 import { bearerKey } from '../partners/directory'
-import { clientAddress, type FailedAuthLimiter, tooManyFailures } from '../partners/failures'
+import type { FailedAuthLimiter } from '../partners/failures'
 import { AUTH_FAILURES } from '../partners/model'
 
 export const PURGE_PATH = '/admin/cache/purge'
@@ -28,27 +28,22 @@ export function operatorRouter(
     .post(PURGE_PATH, async (c) => {
       const expected = c.env.OPERATOR_KEY
       if (!expected) return c.notFound()
-      // Wrong operator keys share the address's failed-authentication budget with partner keys.
-      const address = clientAddress(c.req.header('cf-connecting-ip'))
-      const blocked = failures.blocked(address, Date.now())
-      if (blocked) throw tooManyFailures(blocked)
       if (!(await sameSecret(bearerKey(c.req.header('authorization')), expected))) {
-        const { binding, periodSeconds } = AUTH_FAILURES
-        const seconds = await failures.failed(
-          address,
-          c.env[binding],
-          periodSeconds,
-          Date.now(),
+        // Wrong operator keys share the address's failed-authentication budget with partner keys.
+        const ip = c.req.header('cf-connecting-ip')
+        const binding = c.env[AUTH_FAILURES.binding]
+        throw await failures.refuse(
+          ip,
+          binding,
           c.get('requestId'),
+          new AppError(401, {
+            message: 'Missing or invalid operator key.',
+            type: 'invalid_request_error',
+            code: 'invalid_api_key',
+            headers: { 'WWW-Authenticate': 'Bearer realm="groups-gateway-operator"' },
+            shouldRetry: false,
+          }),
         )
-        if (seconds) throw tooManyFailures(seconds)
-        throw new AppError(401, {
-          message: 'Missing or invalid operator key.',
-          type: 'invalid_request_error',
-          code: 'invalid_api_key',
-          headers: { 'WWW-Authenticate': 'Bearer realm="groups-gateway-operator"' },
-          shouldRetry: false,
-        })
       }
       const value = await generation.purge(c.env.GROUPS_CACHE, now())
       return c.json({ purged: true, generation: value }, 200, { 'Cache-Control': 'no-store' })

@@ -1,6 +1,7 @@
 import { AppError } from '../errors'
 import { log } from '../log'
 import { askBinding, LIMITER_TIMEOUT_MS } from './limiter'
+import { AUTH_FAILURES } from './model'
 
 /** Client addresses an isolate remembers as blocked at most. */
 const MAX_BLOCKED_ADDRESSES = 10_000
@@ -24,6 +25,24 @@ export class FailedAuthLimiter {
     if (until > now) return Math.ceil((until - now) / 1000)
     this.blockedUntil.delete(address)
     return 0
+  }
+
+  /**
+   * The answer to a refused credential from `ip` (`CF-Connecting-IP`): counted against its address,
+   * the 429 while that address is over budget, else `refusal`.
+   */
+  async refuse(
+    ip: string | undefined,
+    binding: RateLimit,
+    requestId: string,
+    refusal: AppError,
+  ): Promise<AppError> {
+    const address = clientAddress(ip)
+    const blocked = this.blocked(address, Date.now())
+    if (blocked) return tooManyFailures(blocked)
+    const { periodSeconds } = AUTH_FAILURES
+    const seconds = await this.failed(address, binding, periodSeconds, Date.now(), requestId)
+    return seconds ? tooManyFailures(seconds) : refusal
   }
 
   /** Counts a failure; the seconds the address is now blocked for, or 0 if it is not. */

@@ -1,6 +1,6 @@
 import type { MiddlewareHandler } from 'hono'
 import { bearerKey, type PartnerDirectory, readPartnerKeySecret, unauthorized } from './directory'
-import { clientAddress, type FailedAuthLimiter, tooManyFailures } from './failures'
+import type { FailedAuthLimiter } from './failures'
 import { hasValidCheck } from './keys'
 import { type PartnerLimiter, rateLimited, rateLimitHeaders } from './limiter'
 import { AUTH_FAILURES, type Partner } from './model'
@@ -34,18 +34,9 @@ export function partnerAuth(
       partner = await directory.find(c.env.PARTNERS, key, t)
     }
     if (!partner) {
-      const address = clientAddress(c.req.header('cf-connecting-ip'))
-      const blocked = failures.blocked(address, Date.now())
-      if (blocked) throw tooManyFailures(blocked)
-      const { binding, periodSeconds } = AUTH_FAILURES
-      const seconds = await failures.failed(
-        address,
-        c.env[binding],
-        periodSeconds,
-        Date.now(),
-        c.get('requestId'),
-      )
-      throw seconds ? tooManyFailures(seconds) : unauthorized()
+      const ip = c.req.header('cf-connecting-ip')
+      const binding = c.env[AUTH_FAILURES.binding]
+      throw await failures.refuse(ip, binding, c.get('requestId'), unauthorized())
     }
     c.set('partner', partner)
     await next()

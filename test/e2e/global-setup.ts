@@ -3,7 +3,6 @@
 import type { ChildProcess } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { createServer as createHttpServer } from 'node:http'
-import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { build } from 'esbuild'
@@ -13,6 +12,7 @@ import { registerPartner } from '../../scripts/partners'
 import { startWranglerDev } from '../../scripts/wrangler'
 import { startSimulatorServer } from '../../simulator/server'
 import { generatePartnerKey } from '../../src/partners/keys'
+import { freePort } from './project'
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -57,17 +57,6 @@ async function startPartnerSite(): Promise<{ origin: string; close: () => Promis
     origin: `http://127.0.0.1:${port}`,
     close: () => new Promise((resolve) => server.close(() => resolve())),
   }
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer()
-    server.once('error', reject)
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number }
-      server.close(() => resolve(port))
-    })
-  })
 }
 
 async function waitFor(url: string, child: ChildProcess, output: () => string): Promise<void> {
