@@ -6,14 +6,13 @@ import {
   integer,
   isMain,
   main,
-  oneOf,
   progress,
   readArgs,
   UsageError,
 } from './cli'
 import { currentVersion, parseSteps, rollout, uploadedVersion } from './rollout'
 import { type Pin, readUrl, smoke } from './smoke'
-import { environments, workerName, wrangler } from './wrangler'
+import { readEnvironment, workerName, wrangler } from './wrangler'
 
 const HELP = `usage: npm run deploy -- --env ENV --sha COMMIT --smoke URL [--steps 10,50,100] [--wait 300]
 
@@ -91,12 +90,12 @@ async function run(argv: string[]): Promise<void> {
     },
     argv,
   )
-  const required = (name: 'env' | 'sha' | 'smoke') => {
+  const required = (name: 'sha' | 'smoke') => {
     const value = values[name]
     if (value === undefined) throw new UsageError(`--${name} is required`)
     return value
   }
-  const env = oneOf('--env', required('env'), environments())
+  const env = readEnvironment(values.env)
   const sha = required('sha')
   if (!/^[0-9a-f]{7,40}$/.test(sha)) {
     throw new UsageError(`--sha must be a commit id (7-40 hex digits); got '${sha}'`)

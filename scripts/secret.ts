@@ -13,7 +13,7 @@ import {
   UsageError,
 } from './cli'
 import { currentVersion } from './rollout'
-import { environments, wrangler } from './wrangler'
+import { readEnvironment, wrangler } from './wrangler'
 
 const HELP = `usage: npm run secret -- put NAME --env ENV   (the value on standard input)
 
@@ -42,8 +42,7 @@ async function run(argv: string[]): Promise<void> {
   if (!/^[A-Z][A-Z0-9_]{0,63}$/.test(name)) {
     throw new UsageError(`the secret's name must be UPPER_SNAKE_CASE; got '${name}'`)
   }
-  if (values.env === undefined) throw new UsageError('--env is required')
-  const env = oneOf('--env', values.env, environments())
+  const env = readEnvironment(values.env)
   argumentsChecked('npm run secret')
   const value = readFileSync(0, 'utf8')
   if (value === '') throw new UsageError("the secret's value comes on standard input; got none")

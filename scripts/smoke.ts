@@ -1,6 +1,6 @@
 // `npm run smoke -- <base URL>`: the checks a deploy must pass before it takes more traffic. See HELP.
-import { argumentsChecked, CommandError, isMain, main, oneOf, readArgs, UsageError } from './cli'
-import { environments, workerName } from './wrangler'
+import { argumentsChecked, CommandError, isMain, main, readArgs, UsageError } from './cli'
+import { readEnvironment, workerName } from './wrangler'
 
 export interface SmokeResult {
   ok: boolean
@@ -65,7 +65,7 @@ export function readPin(versionId: string | undefined, env: string | undefined):
   if (!/^[0-9a-f-]{36}$/.test(versionId)) {
     throw new UsageError(`--version-id must be a version id (a UUID); got '${versionId}'`)
   }
-  return { worker: workerName(oneOf('--env', env, environments())), versionId }
+  return { worker: workerName(readEnvironment(env)), versionId }
 }
 
 /** An http(s) URL, named in the error when it is not one. */

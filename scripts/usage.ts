@@ -1,17 +1,8 @@
 // `npm run usage`: per-partner figures from the Analytics Engine data points the gateway writes
 // (src/http/access-log.ts), through the SQL API. See HELP.
 import { readFileSync } from 'node:fs'
-import {
-  argumentsChecked,
-  CommandError,
-  isMain,
-  main,
-  oneOf,
-  progress,
-  readArgs,
-  UsageError,
-} from './cli'
-import { environments } from './wrangler'
+import { argumentsChecked, CommandError, isMain, main, progress, readArgs, UsageError } from './cli'
+import { readEnvironment } from './wrangler'
 
 export interface UsageRow {
   partner: string
@@ -171,8 +162,7 @@ async function run(argv: string[]): Promise<void> {
     },
     argv,
   )
-  if (values.env === undefined) throw new UsageError('--env is required')
-  const env = oneOf('--env', values.env, environments())
+  const env = readEnvironment(values.env)
   const since = parseSince(values.since)
   const { CLOUDFLARE_ACCOUNT_ID: account, CLOUDFLARE_API_TOKEN: token } = process.env
   if (!account || !token) {

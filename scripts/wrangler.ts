@@ -5,6 +5,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { dirname, join } from 'node:path'
 import { SIMULATOR_ADMIN_KEY } from '../simulator/upstream'
+import { oneOf, UsageError } from './cli'
 import { DEV_PARTNER_KEY_SECRET } from './dev-partner'
 
 export const WRANGLER = join(
@@ -16,6 +17,12 @@ export const WRANGLER = join(
 export function environments(config = 'wrangler.toml'): string[] {
   const toml = readFileSync(config, 'utf8')
   return [...new Set([...toml.matchAll(/^\[env\.([\w-]+)\]/gm)].map((m) => m[1] as string))]
+}
+
+/** The `--env` value, which must name an `[env.*]` table of wrangler.toml. */
+export function readEnvironment(value: string | undefined): string {
+  if (value === undefined) throw new UsageError('--env is required')
+  return oneOf('--env', value, environments())
 }
 
 /** An environment's Worker name, as wrangler names it: the top-level `name`, then `-<env>`. */

@@ -1,7 +1,12 @@
 import { DurableObject } from 'cloudflare:workers'
 import { AppError, type SerializedError } from '../errors'
 import { errorText, setLogVersion } from '../log'
-import { fetchGroupsPage, readAdminKey, type UpstreamTrace } from '../upstream/client'
+import {
+  fetchGroupsPage,
+  isQueryRefusal,
+  readAdminKey,
+  type UpstreamTrace,
+} from '../upstream/client'
 import { ageSeconds, freshness } from './freshness'
 import { type CachedPage, computeEtag } from './page'
 import type { FetchPageRequest, FetchPageResult } from './source'
@@ -19,8 +24,6 @@ const OUTAGE_SHARE_MS = 5_000
  * (so one that obeys it is never handed the same 429), up to the longest hint the client waits on.
  */
 const MAX_RATE_LIMIT_SHARE_MS = 60_000
-/** The upstream's answers about the query itself: shared for as long as a page is fresh. */
-const REFUSALS = new Set([400, 404, 422])
 
 /** The last failure, kept to answer the callers that come while it stands. */
 interface KnownFailure {
@@ -118,7 +121,7 @@ export class PageFetcher extends DurableObject<Env> {
       this.last = result.page
       this.failure = null
     } else {
-      const refusal = REFUSALS.has(result.error.status)
+      const refusal = isQueryRefusal(result.error.status)
       this.failure = {
         error: result.error,
         upstreamStatus: result.trace?.status ?? null,

@@ -1,6 +1,6 @@
 import { AppError } from '../errors'
 import { log } from '../log'
-import type { UpstreamSettings, UpstreamTrace } from '../upstream/client'
+import { isQueryRefusal, type UpstreamSettings, type UpstreamTrace } from '../upstream/client'
 import type { PageQuery } from '../upstream/query'
 import type { Demand, DemandCounter, DemandSink } from './demand'
 import type { RequestDirectives } from './directives'
@@ -204,9 +204,6 @@ export type AheadOutcome =
   | { done: 'refused'; status: number; upstreamCalls: number }
   | { done: 'failed'; status: number; upstreamCalls: number }
 
-/** The upstream's refusals of a query (relayed as they are): no fault of the upstream's. */
-const QUERY_REFUSED = new Set([400, 404, 422])
-
 /**
  * Refreshes a page ahead of demand when it would otherwise leave stale-while-revalidate before
  * `horizonMs` passes: through the same source as a request (one upstream call however many ask,
@@ -233,7 +230,7 @@ export async function refreshAhead(
   const upstreamCalls = result.trace?.attempts ?? 0
   if (!result.ok) {
     const { status } = result.error
-    return { done: QUERY_REFUSED.has(status) ? 'refused' : 'failed', status, upstreamCalls }
+    return { done: isQueryRefusal(status) ? 'refused' : 'failed', status, upstreamCalls }
   }
   await keep(deps, key, result.page, result.leader)
   return { done: 'refreshed', upstreamCalls }

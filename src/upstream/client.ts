@@ -85,7 +85,16 @@ async function readCapped(res: Response, cap: number): Promise<string | null> {
 }
 
 /** Statuses about the caller's own query, relayed with what of their body quotes no secret. */
-const RELAYED_CLIENT_ERRORS = new Set([400, 404, 422])
+const QUERY_REFUSALS = new Set([400, 404, 422])
+
+/**
+ * Whether the upstream refused the query itself (400, 404, 422): the query's answer, not a fault of
+ * the upstream's. The page fetcher shares it as it would a page; pre-warm drops that page.
+ */
+export function isQueryRefusal(status: number): boolean {
+  return QUERY_REFUSALS.has(status)
+}
+
 const RETRYABLE_STATUSES = new Set([408, 409, 429])
 const MAX_BACKOFF_MS = 8_000
 /** A server's own retry hint is waited on only up to this; a longer one ends the retries. */
@@ -250,7 +259,7 @@ function invalidResponse(detail: string): AppError {
 
 function upstreamError(res: Response, text: string, pieces: KeyPieces, query: PageQuery): AppError {
   const status = res.status
-  if (RELAYED_CLIENT_ERRORS.has(status)) {
+  if (isQueryRefusal(status)) {
     const { withheld, ...body } = relayedError(status, text, pieces, query)
     return new AppError(status as 400 | 404 | 422, {
       ...body,

@@ -80,6 +80,20 @@ async function standIn() {
     process.exit(1)
   }
 
+  /** Records a deployment as the API would list it (versions/types.ts ApiDeployment). */
+  function deployed(versions, annotations) {
+    worker.deployments.push({
+      id: `d-${worker.deployments.length + 1}`,
+      source: 'wrangler',
+      strategy: 'percentage',
+      author_email: 'ci@example.com',
+      created_on: new Date().toISOString(),
+      annotations,
+      versions,
+    })
+    save()
+  }
+
   let versionCounter = worker.versions.length + Object.keys(state.workers).length * 100
   function newVersionId() {
     versionCounter += 1
@@ -106,16 +120,7 @@ async function standIn() {
       if (!worker.versions.some((v) => v.id === version_id))
         fail(`Could not find version ${version_id}`)
     }
-    worker.deployments.push({
-      id: `d-${worker.deployments.length + 1}`,
-      source: 'wrangler',
-      strategy: 'percentage',
-      author_email: 'ci@example.com',
-      created_on: new Date().toISOString(),
-      annotations: { 'workers/message': flag('--message') ?? '' },
-      versions: split,
-    })
-    save()
+    deployed(split, { 'workers/message': flag('--message') ?? '' })
     // versions/deploy.ts: success2(`Deployed ${workerName} ${list} (${seconds} sec)`)
     const list = new Intl.ListFormat('en-US').format(
       split.map((v) => `version ${v.version_id} at ${v.percentage}%`),
@@ -138,16 +143,7 @@ async function standIn() {
       if (state.refuse?.deploy) fail(state.refuse.deploy)
       const id = newVersionId()
       worker.versions.push({ id, tag: null, message: null })
-      worker.deployments.push({
-        id: `d-${worker.deployments.length + 1}`,
-        source: 'wrangler',
-        strategy: 'percentage',
-        author_email: 'ci@example.com',
-        created_on: new Date().toISOString(),
-        annotations: {},
-        versions: [{ version_id: id, percentage: 100 }],
-      })
-      save()
+      deployed([{ version_id: id, percentage: 100 }], {})
       // deploy-helpers deploy.ts: Uploaded, the triggers, then Current Version ID.
       console.log('Total Upload: 412.08 KiB / gzip: 88.40 KiB')
       console.log('Worker Startup Time: 12 ms')
