@@ -1,25 +1,25 @@
 import { OpenAPIHono } from '@hono/zod-openapi'
-import { methodNotAllowed, notFound, onError } from './errors'
 import { groupsRouter } from './groups'
-import { accessLog } from './http/access-log'
 import { corsFromAllowlist } from './http/cors'
-import { securityHeaders } from './http/headers'
+import { methodNotAllowed, notFound, onError } from './http/errors'
 import { requestId } from './http/request-id'
+import { securityHeaders } from './http/security-headers'
+import { telemetry } from './http/telemetry'
 import { docsRouter } from './ops/docs'
 import { healthRouter } from './ops/health'
 import { documentConfig, OPENAPI_PATH, PARTNER_KEY_SCHEME } from './ops/openapi'
 import { operatorRouter } from './ops/operator'
-import { DemandCounter } from './pages/demand'
-import type { PageState } from './pages/deps'
 import { CacheGeneration } from './pages/generation'
 import { MemoryPages } from './pages/memory'
 import { PartnerDirectory } from './partners/directory'
 import { FailedAuthLimiter } from './partners/failures'
 import { PartnerLimiter } from './partners/limiter'
 import { partnerAuth, partnerRateLimit } from './partners/middleware'
+import { DemandCounter } from './prewarm/demand'
+import type { PagesState } from './prewarm/page-deps'
 
 /** What the app keeps between requests: one per isolate in production. */
-export interface AppState extends PageState {
+export interface AppState extends PagesState {
   partners: PartnerDirectory
   limiter: PartnerLimiter
   failures: FailedAuthLimiter
@@ -41,14 +41,14 @@ export function createState(options: Partial<Pick<AppState, 'now' | 'limiter'>> 
 
 /**
  * Builds the gateway: one pipeline for every request. Order matters: the request id comes first
- * and the log line wraps everything; security headers and CORS apply to every response;
+ * and telemetry wraps everything; security headers and CORS apply to every response;
  * `/healthz`, `/openapi.json` and `/docs` are public; everything under `/v1` needs a partner key,
  * then passes the partner's rate limit, then validation.
  */
 export function createApp(state: AppState = createState()) {
   const app = new OpenAPIHono<{ Bindings: Env }>({ strict: true })
   app.use(requestId())
-  app.use(accessLog())
+  app.use(telemetry())
   app.use(securityHeaders())
   app.use(corsFromAllowlist())
 

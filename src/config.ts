@@ -1,159 +1,163 @@
+import { z } from 'zod'
 import { AppError } from './errors'
-
 import type { PageSettings } from './pages/service'
 
-/** The worker's settings, parsed once per isolate from its vars. */
-export type Config = PageSettings
+/** A var's documentation, read by `npm run docs:tables` for the README's table. */
+export interface VarDoc {
+  description: string
+  default: string | number
+  range?: string
+}
 
-export const DEFAULT_UPSTREAM_BASE_URL = 'https://api.openai.com/v1'
-export const DEFAULT_CACHE_TTL_SECONDS = 60
-export const DEFAULT_STALE_WHILE_REVALIDATE_SECONDS = 300
-export const DEFAULT_STALE_IF_ERROR_SECONDS = 86_400
-export const DEFAULT_UPSTREAM_TIMEOUT_MS = 5_000
-export const DEFAULT_UPSTREAM_MAX_RETRIES = 2
-export const DEFAULT_UPSTREAM_BUDGET_MS = 12_000
-export const DEFAULT_UPSTREAM_RETRY_BASE_MS = 500
-export const DEFAULT_MEMORY_CACHE_MAX_ENTRIES = 512
-export const DEFAULT_PREWARM_MAX_PAGES = 5
-export const DEFAULT_PREWARM_FLUSH_SECONDS = 60
-/** A quarter of an isolate's 128 MB, shared by all its requests. */
-export const DEFAULT_MEMORY_CACHE_MAX_BYTES = 32 * 1024 * 1024
+const integer = (fallback: number, min: number, max: number, description: string) =>
+  z
+    .string()
+    .optional()
+    .transform((raw, ctx) => {
+      if (raw === undefined || raw.trim() === '') return fallback
+      const value = Number(raw)
+      if (/^\d+$/.test(raw.trim()) && value >= min && value <= max) return value
+      ctx.addIssue({ code: 'custom', message: `must be an integer from ${min} to ${max}` })
+      return z.NEVER
+    })
+    .meta({ description, default: fallback, range: `${min}..${max}` } satisfies VarDoc)
+
+const LOOPBACK = ['127.0.0.1', 'localhost', '[::1]']
+
+/**
+ * The worker's vars: each with its bounds, default and meaning, in one place. `wrangler.toml` sets
+ * only what differs from these defaults.
+ */
+export const VarsSchema = z.object({
+  OPENAI_BASE_URL: z
+    .string()
+    .optional()
+    .transform((raw, ctx) => {
+      const value = raw?.trim() || 'https://api.openai.com/v1'
+      const url = URL.parse(value)
+      // The admin key travels with every call: never in plain text beyond this machine.
+      const loopback = url?.protocol === 'http:' && LOOPBACK.includes(url.hostname)
+      if (url?.protocol === 'https:' || loopback) return value.replace(/\/+$/, '')
+      ctx.addIssue({ code: 'custom', message: 'must use https (http only for a loopback host)' })
+      return z.NEVER
+    })
+    .meta({
+      description: 'The Admin API base; `http` only for a loopback host.',
+      default: 'https://api.openai.com/v1',
+    } satisfies VarDoc),
+  CACHE_TTL_SECONDS: integer(60, 1, 86_400, 'Seconds a page is served as fresh.'),
+  CACHE_STALE_WHILE_REVALIDATE_SECONDS: integer(
+    300,
+    0,
+    604_800,
+    'Seconds past fresh a page is still served at once, refreshed in the background.',
+  ),
+  CACHE_STALE_IF_ERROR_SECONDS: integer(
+    86_400,
+    0,
+    604_800,
+    'Seconds past fresh a page may stand in for a failing upstream.',
+  ),
+  UPSTREAM_TIMEOUT_MS: integer(5_000, 1, 120_000, 'Bounds each upstream attempt, body included.'),
+  UPSTREAM_MAX_RETRIES: integer(
+    2,
+    0,
+    10,
+    'Retries after the first attempt: network errors, timeouts, 408, 409, 429, 5xx.',
+  ),
+  UPSTREAM_BUDGET_MS: integer(12_000, 1, 300_000, 'Bounds all attempts and the waits between.'),
+  UPSTREAM_RETRY_BASE_MS: integer(
+    500,
+    0,
+    60_000,
+    'The first backoff, doubled per retry (8 s at most), less up to 25 % jitter.',
+  ),
+  MEMORY_CACHE_MAX_ENTRIES: integer(
+    512,
+    0,
+    100_000,
+    'Pages each isolate keeps in memory in front of KV (0: off).',
+  ),
+  MEMORY_CACHE_MAX_BYTES: integer(
+    32 * 1024 * 1024,
+    0,
+    96 * 1024 * 1024,
+    'Bytes those pages may take, of the isolate\u2019s 128 MB.',
+  ),
+  PREWARM_MAX_PAGES: integer(5, 0, 100, 'Upstream calls per pre-warm cron run at most (0: off).'),
+  PREWARM_FLUSH_SECONDS: integer(
+    60,
+    0,
+    3_600,
+    'How often an isolate sends its request counts to the pre-warm ranking.',
+  ),
+  CORS_ALLOWED_ORIGINS: z
+    .string()
+    .optional()
+    .transform(
+      (raw) =>
+        new Set(
+          (raw ?? '')
+            .split(',')
+            .map((o) => o.trim())
+            .filter(Boolean),
+        ),
+    )
+    .meta({
+      description: 'Comma-separated exact origins a browser may call from; empty: no CORS at all.',
+      default: '',
+    } satisfies VarDoc),
+})
+
+/** Every var at its default: what a worker with no `[vars]` runs with. */
+export function defaultVars(): z.output<typeof VarsSchema> {
+  return VarsSchema.parse({})
+}
+
+/** The worker's settings: the page service's, and the browser origins allowed. */
+export interface Config extends PageSettings {
+  corsOrigins: ReadonlySet<string>
+}
 
 const configs = new WeakMap<object, Config>()
 
 /**
- * Reads the vars into a typed config. A malformed var is an operator error: it is logged by name
- * (never by value) and the caller gets a generic 500.
+ * The settings from the vars, parsed once per bindings object (one per isolate in production). A
+ * malformed var is the operator's to fix: logged by name, never by value; the caller gets a 500.
  */
 export function readConfig(env: Env): Config {
-  // Bindings are one object per isolate in production: parse them once, not per request.
   let config = configs.get(env)
   if (!config) {
-    config = parseConfig(env)
+    config = parse(env as unknown as Record<string, string | undefined>)
     configs.set(env, config)
   }
   return config
 }
 
-function parseConfig(env: Env): Config {
+function parse(env: Record<string, string | undefined>): Config {
+  const result = VarsSchema.safeParse(env)
+  if (!result.success) {
+    const issue = result.error.issues[0]
+    throw new AppError('gateway_misconfigured', {
+      detail: `${String(issue?.path[0])} ${issue?.message ?? 'is invalid'}.`,
+    })
+  }
+  const v = result.data
   return {
     freshness: {
-      ttlSeconds: readInteger(
-        'CACHE_TTL_SECONDS',
-        env.CACHE_TTL_SECONDS,
-        DEFAULT_CACHE_TTL_SECONDS,
-        1,
-        86_400,
-      ),
-      staleWhileRevalidateSeconds: readInteger(
-        'CACHE_STALE_WHILE_REVALIDATE_SECONDS',
-        env.CACHE_STALE_WHILE_REVALIDATE_SECONDS,
-        DEFAULT_STALE_WHILE_REVALIDATE_SECONDS,
-        0,
-        604_800,
-      ),
-      staleIfErrorSeconds: readInteger(
-        'CACHE_STALE_IF_ERROR_SECONDS',
-        env.CACHE_STALE_IF_ERROR_SECONDS,
-        DEFAULT_STALE_IF_ERROR_SECONDS,
-        0,
-        604_800,
-      ),
+      ttlSeconds: v.CACHE_TTL_SECONDS,
+      staleWhileRevalidateSeconds: v.CACHE_STALE_WHILE_REVALIDATE_SECONDS,
+      staleIfErrorSeconds: v.CACHE_STALE_IF_ERROR_SECONDS,
     },
     upstream: {
-      baseUrl: readBaseUrl(env.OPENAI_BASE_URL),
-      timeoutMs: readInteger(
-        'UPSTREAM_TIMEOUT_MS',
-        env.UPSTREAM_TIMEOUT_MS,
-        DEFAULT_UPSTREAM_TIMEOUT_MS,
-        1,
-        120_000,
-      ),
-      maxRetries: readInteger(
-        'UPSTREAM_MAX_RETRIES',
-        env.UPSTREAM_MAX_RETRIES,
-        DEFAULT_UPSTREAM_MAX_RETRIES,
-        0,
-        10,
-      ),
-      budgetMs: readInteger(
-        'UPSTREAM_BUDGET_MS',
-        env.UPSTREAM_BUDGET_MS,
-        DEFAULT_UPSTREAM_BUDGET_MS,
-        1,
-        300_000,
-      ),
-      retryBaseMs: readInteger(
-        'UPSTREAM_RETRY_BASE_MS',
-        env.UPSTREAM_RETRY_BASE_MS,
-        DEFAULT_UPSTREAM_RETRY_BASE_MS,
-        0,
-        60_000,
-      ),
+      baseUrl: v.OPENAI_BASE_URL,
+      timeoutMs: v.UPSTREAM_TIMEOUT_MS,
+      maxRetries: v.UPSTREAM_MAX_RETRIES,
+      budgetMs: v.UPSTREAM_BUDGET_MS,
+      retryBaseMs: v.UPSTREAM_RETRY_BASE_MS,
     },
-    prewarm: {
-      maxPages: readInteger(
-        'PREWARM_MAX_PAGES',
-        env.PREWARM_MAX_PAGES,
-        DEFAULT_PREWARM_MAX_PAGES,
-        0,
-        100,
-      ),
-      flushMs:
-        readInteger(
-          'PREWARM_FLUSH_SECONDS',
-          env.PREWARM_FLUSH_SECONDS,
-          DEFAULT_PREWARM_FLUSH_SECONDS,
-          0,
-          3_600,
-        ) * 1000,
-    },
-    memory: {
-      maxEntries: readInteger(
-        'MEMORY_CACHE_MAX_ENTRIES',
-        env.MEMORY_CACHE_MAX_ENTRIES,
-        DEFAULT_MEMORY_CACHE_MAX_ENTRIES,
-        0,
-        100_000,
-      ),
-      maxBytes: readInteger(
-        'MEMORY_CACHE_MAX_BYTES',
-        env.MEMORY_CACHE_MAX_BYTES,
-        DEFAULT_MEMORY_CACHE_MAX_BYTES,
-        0,
-        96 * 1024 * 1024,
-      ),
-    },
+    prewarm: { maxPages: v.PREWARM_MAX_PAGES, flushMs: v.PREWARM_FLUSH_SECONDS * 1000 },
+    memory: { maxEntries: v.MEMORY_CACHE_MAX_ENTRIES, maxBytes: v.MEMORY_CACHE_MAX_BYTES },
+    corsOrigins: v.CORS_ALLOWED_ORIGINS,
   }
-}
-
-function readBaseUrl(raw: string | undefined): string {
-  const value = raw?.trim() || DEFAULT_UPSTREAM_BASE_URL
-  let url: URL
-  try {
-    url = new URL(value)
-  } catch {
-    throw AppError.misconfigured('OPENAI_BASE_URL is not an absolute URL.')
-  }
-  const loopback = ['127.0.0.1', 'localhost', '[::1]'].includes(url.hostname)
-  if (url.protocol !== 'https:' && !(url.protocol === 'http:' && loopback)) {
-    // The admin key travels with every call: never in plain text beyond this machine.
-    throw AppError.misconfigured('OPENAI_BASE_URL must use https (http only for a loopback host).')
-  }
-  return value.replace(/\/+$/, '')
-}
-
-function readInteger(
-  name: string,
-  raw: string | undefined,
-  fallback: number,
-  min: number,
-  max: number,
-): number {
-  if (raw === undefined || raw.trim() === '') return fallback
-  const value = Number(raw)
-  if (!/^\d+$/.test(raw.trim()) || value < min || value > max) {
-    throw AppError.misconfigured(`${name} must be an integer from ${min} to ${max}.`)
-  }
-  return value
 }

@@ -1,202 +1,326 @@
-import { z } from '@hono/zod-openapi'
-import type { Context, ErrorHandler, NotFoundHandler } from 'hono'
-import type { ContentfulStatusCode } from 'hono/utils/http-status'
-import type { LogLevel } from './log'
+import { errorText, type LogLevel } from './log'
 
-declare module 'hono' {
-  interface ContextVariableMap {
-    /** What went wrong, for operators only: logged, never sent. */
-    errorDetail: string
-    /** The request log line's level, when the status alone does not say it. */
-    logLevel: LogLevel
-  }
+type ErrorType = 'invalid_request_error' | 'rate_limit_error' | 'server_error'
+type Status = 400 | 401 | 404 | 405 | 422 | 429 | 500 | 502 | 503 | 504
+
+export interface ErrorSpec {
+  status: Status
+  type: ErrorType
+  /** The wire `code`; null for none, or for the upstream's own where `relayed`. */
+  code: string | null
+  /** The default message (the contract's example). */
+  message: string
+  /** `x-should-retry`, which the official SDK obeys before its own rules; null: not sent. */
+  shouldRetry: boolean | null
+  /** `Retry-After`: always 1 s, a wait the thrower computes ('computed'), or none. */
+  retryAfter: 1 | 'computed' | null
+  /** When a client gets it, for the contract and the README. */
+  when: string
+  /** The upstream's own type, code, param and message (scrubbed), where they are safe. */
+  relayed?: true
+  /** The example's `param`. */
+  param?: string
+  /** Not a List groups answer: left out of that route's contract. */
+  offRoute?: true
+  headers?: Record<string, string>
+  level?: LogLevel
 }
 
-export const ErrorSchema = z
-  .object({
-    error: z
-      .object({
-        message: z.string().openapi({ description: 'A human-readable description of the error.' }),
-        type: z.string().openapi({
-          description: 'The error category, e.g. `invalid_request_error` or `server_error`.',
-        }),
-        param: z
-          .string()
-          .nullable()
-          .openapi({ description: 'The request parameter the error is about, if any.' }),
-        code: z
-          .string()
-          .nullable()
-          .openapi({ description: 'A machine-readable error code, if any.' }),
-      })
-      .openapi({ description: 'Details of the error.' }),
-  })
-  .openapi('Error', {
-    description: 'The error envelope, identical in shape to the OpenAI API\u2019s.',
-    example: {
-      error: {
-        message:
-          'Invalid \'limit\': expected an integer from 0 to 1000 written with decimal digits only, but got "abc".',
-        type: 'invalid_request_error',
-        param: 'limit',
-        code: null,
-      },
-    },
-  })
+const spec = <T extends Record<string, ErrorSpec>>(catalogue: T) => catalogue
 
-export type ErrorBody = z.infer<typeof ErrorSchema>
+const RETRY_SOON = { shouldRetry: true, retryAfter: 1 } as const
+const FINAL = { shouldRetry: false, retryAfter: null } as const
+const UPSTREAM_FAILED = 'The upstream API failed to answer. Please retry.'
+const PARTNER_REALM = 'Bearer realm="groups-gateway"'
 
+/**
+ * Every error the gateway answers, said once: the code builds them from here, and the contract's
+ * error responses and the README's table are generated from it (`npm run docs:tables`).
+ */
+export const ERRORS = spec({
+  invalid_parameter: {
+    status: 400,
+    type: 'invalid_request_error',
+    code: null,
+    message:
+      'Invalid \'limit\': expected an integer from 0 to 1000, written with decimal digits only, but got "1e3".',
+    when: 'A query parameter is invalid or repeated; `param` names it.',
+    param: 'limit',
+    ...FINAL,
+  },
+  upstream_bad_request: {
+    status: 400,
+    type: 'invalid_request_error',
+    code: null,
+    relayed: true,
+    message: 'The upstream API rejected the request (status 400).',
+    when: 'The upstream refused the query.',
+    ...FINAL,
+  },
+  invalid_api_key: {
+    status: 401,
+    type: 'invalid_request_error',
+    code: 'invalid_api_key',
+    message:
+      "Missing or invalid partner key. Send your key as 'Authorization: Bearer <key>'; ask the gateway's operators for one.",
+    when: 'The partner key is missing, malformed, unknown, revoked or disabled.',
+    headers: { 'WWW-Authenticate': PARTNER_REALM },
+    ...FINAL,
+  },
+  invalid_operator_key: {
+    status: 401,
+    type: 'invalid_request_error',
+    code: 'invalid_api_key',
+    message: 'Missing or invalid operator key.',
+    when: 'The operator key of `POST /admin/cache/purge` is missing or wrong.',
+    headers: { 'WWW-Authenticate': 'Bearer realm="groups-gateway-operator"' },
+    offRoute: true,
+    ...FINAL,
+  },
+  unknown_url: {
+    status: 404,
+    type: 'invalid_request_error',
+    code: 'unknown_url',
+    message: 'Invalid URL (GET /nowhere)',
+    when: 'No such path.',
+    offRoute: true,
+    ...FINAL,
+  },
+  upstream_not_found: {
+    status: 404,
+    type: 'invalid_request_error',
+    code: null,
+    relayed: true,
+    message: "No group found with id 'group_01J1F8ABCDXYZ'.",
+    when: 'The upstream did not find what the query refers to, e.g. an unknown `after`.',
+    param: 'after',
+    ...FINAL,
+  },
+  method_not_allowed: {
+    status: 405,
+    type: 'invalid_request_error',
+    code: 'method_not_allowed',
+    message: 'Method POST is not allowed on /v1/organization/groups; use GET or HEAD.',
+    when: 'The path exists for other methods (listed in `Allow`).',
+    offRoute: true,
+    ...FINAL,
+  },
+  upstream_unprocessable: {
+    status: 422,
+    type: 'invalid_request_error',
+    code: null,
+    relayed: true,
+    message: 'The upstream could not process this query.',
+    when: 'The upstream could not process the query.',
+    ...FINAL,
+  },
+  partner_rate_limited: {
+    status: 429,
+    type: 'rate_limit_error',
+    code: 'rate_limit_exceeded',
+    message:
+      "Rate limit reached for partner 'acme' (about 600 requests per 60 s, counted per Cloudflare location). Please retry after about 7 seconds.",
+    when: 'The partner\u2019s rate limit is reached; `Retry-After` is the window\u2019s end.',
+    shouldRetry: true,
+    retryAfter: 'computed',
+  },
+  auth_failures_limited: {
+    status: 429,
+    type: 'rate_limit_error',
+    code: 'rate_limit_exceeded',
+    message:
+      'Too many requests with a missing or invalid partner key from this address. Please retry after 42 seconds.',
+    when: 'Too many refused keys came from this address; `Retry-After` is the window\u2019s end.',
+    shouldRetry: true,
+    retryAfter: 'computed',
+  },
+  upstream_rate_limited: {
+    status: 429,
+    type: 'rate_limit_error',
+    code: 'rate_limit_exceeded',
+    message: 'The upstream API is rate limiting the gateway. Please retry after 2 seconds.',
+    when: 'The upstream is rate limiting the gateway; `Retry-After` is its hint, and `retry-after-ms` too when it sent one.',
+    shouldRetry: true,
+    retryAfter: 'computed',
+    // The upstream's quota is the gateway's, not the partner's: operators should see it.
+    level: 'warn',
+  },
+  gateway_misconfigured: {
+    status: 500,
+    type: 'server_error',
+    code: 'gateway_misconfigured',
+    message: 'The gateway is not configured correctly. Please contact its operators.',
+    when: 'A secret is missing or a var malformed; details only in the log.',
+    ...FINAL,
+  },
+  internal_error: {
+    status: 500,
+    type: 'server_error',
+    code: null,
+    message:
+      'The gateway hit an unexpected error. Please retry; if it persists, contact its operators.',
+    when: 'The gateway hit an unexpected error.',
+    shouldRetry: null,
+    retryAfter: null,
+  },
+  upstream_error: {
+    status: 502,
+    type: 'server_error',
+    code: 'upstream_error',
+    message: UPSTREAM_FAILED,
+    when: 'The upstream failed and no stale page could stand in.',
+    ...RETRY_SOON,
+  },
+  upstream_unreachable: {
+    status: 502,
+    type: 'server_error',
+    code: 'upstream_unreachable',
+    message: 'The gateway could not reach the upstream API. Please retry.',
+    when: 'The upstream could not be reached.',
+    ...RETRY_SOON,
+  },
+  upstream_invalid_response: {
+    status: 502,
+    type: 'server_error',
+    code: 'upstream_invalid_response',
+    message: 'The upstream API returned a response the gateway could not validate. Please retry.',
+    when: 'The upstream returned a page that fails its schema or contradicts itself.',
+    ...RETRY_SOON,
+  },
+  upstream_auth_failed: {
+    status: 502,
+    type: 'server_error',
+    code: 'upstream_auth_failed',
+    message:
+      'The gateway could not authenticate with the upstream API. Please contact its operators.',
+    when: 'The upstream refused the admin key: only an operator can fix it.',
+    ...FINAL,
+  },
+  auth_unavailable: {
+    status: 503,
+    type: 'server_error',
+    code: 'auth_unavailable',
+    message: 'The gateway cannot check partner keys right now. Please retry.',
+    when: 'Partner keys cannot be checked right now (KV unreadable).',
+    ...RETRY_SOON,
+  },
+  unhealthy: {
+    status: 503,
+    type: 'server_error',
+    code: 'gateway_misconfigured',
+    message: 'The gateway is not configured correctly. Please contact its operators.',
+    when: '`/healthz` only: the gateway is misconfigured.',
+    offRoute: true,
+    ...FINAL,
+  },
+  upstream_timeout: {
+    status: 504,
+    type: 'server_error',
+    code: 'upstream_timeout',
+    message: 'The upstream API did not answer in time. Please retry.',
+    when: 'The upstream did not answer in time.',
+    ...RETRY_SOON,
+  },
+  not_cached: {
+    status: 504,
+    type: 'invalid_request_error',
+    code: 'not_cached',
+    message:
+      'This page is not in the gateway\u2019s cache, and the request asked for only-if-cached.',
+    when: 'The request asked for `only-if-cached` and the cache cannot answer it.',
+    level: 'info',
+    ...FINAL,
+  },
+})
+
+export type ErrorName = keyof typeof ERRORS
+
+export interface ErrorBody {
+  error: { message: string; type: string; param: string | null; code: string | null }
+}
+
+export interface ErrorInit {
+  message?: string
+  param?: string | null
+  /** The `Retry-After` seconds of a 'computed' wait. */
+  retryAfter?: number
+  headers?: Record<string, string>
+  /** Logged, never sent: what an operator needs to know. Must hold no secret. */
+  detail?: string
+  cause?: unknown
+  /** A relayed refusal's own type and code. */
+  type?: string
+  code?: string | null
+}
+
+/** An error as plain data, to cross a Durable Object call. */
 export interface SerializedError {
+  name: ErrorName
   status: number
   body: ErrorBody
   headers: Record<string, string>
   detail?: string | undefined
-  level?: LogLevel | undefined
-}
-
-interface AppErrorInit {
-  message: string
-  type: string
-  param?: string | null
-  code?: string | null
-  headers?: Record<string, string>
-  /** Logged, never sent: what an operator needs to know. Must hold no secret. */
-  detail?: string
-  /** Sent as `x-should-retry`, which the official SDK obeys before its own rules. */
-  shouldRetry?: boolean
-  /** The log line's level, if not the one its status implies (error for 5xx, info otherwise). */
-  level?: LogLevel
 }
 
 /**
- * An error with the status and body the caller should see. Handlers and services throw it;
- * `onError` turns it into a response, so the error shape is produced in one place.
+ * An error with the answer the caller should see, built from its catalogue entry. Thrown anywhere;
+ * `onError` (http/errors.ts) sends it. Like Hono's `HTTPException`, it carries a `cause`.
  */
 export class AppError extends Error {
-  readonly status: ContentfulStatusCode
+  readonly status: Status
   readonly body: ErrorBody
   readonly headers: Record<string, string>
   readonly detail: string | undefined
   readonly level: LogLevel | undefined
 
-  constructor(status: ContentfulStatusCode, init: AppErrorInit) {
-    super(init.message)
+  constructor(
+    readonly kind: ErrorName,
+    init: ErrorInit = {},
+  ) {
+    const s: ErrorSpec = ERRORS[kind]
+    const message = init.message ?? s.message
+    super(message, { cause: init.cause })
     this.name = 'AppError'
-    this.status = status
+    this.status = s.status
     this.body = {
       error: {
-        message: init.message,
-        type: init.type,
+        message,
+        type: init.type ?? s.type,
         param: init.param ?? null,
-        code: init.code ?? null,
+        code: init.code === undefined ? s.code : init.code,
       },
     }
-    this.headers = { ...init.headers }
-    if (init.shouldRetry !== undefined) this.headers['x-should-retry'] = String(init.shouldRetry)
-    this.detail = init.detail
-    this.level = init.level
+    this.headers = { ...s.headers, ...init.headers }
+    if (s.shouldRetry !== null) this.headers['x-should-retry'] = String(s.shouldRetry)
+    const wait = s.retryAfter === 1 ? 1 : init.retryAfter
+    if (wait !== undefined) this.headers['Retry-After'] = String(wait)
+    this.detail = init.detail ?? (init.cause === undefined ? undefined : errorText(init.cause))
+    this.level = s.level
   }
 
-  static invalidParam(param: string, message: string): AppError {
-    return new AppError(400, { message, type: 'invalid_request_error', param, shouldRetry: false })
-  }
-
-  /** The upstream (or the way to it) failed with nothing more precise to say. */
-  static upstreamFailed(detail?: string): AppError {
-    return new AppError(502, {
-      message: 'The upstream API failed to answer. Please retry.',
-      type: 'server_error',
-      code: 'upstream_error',
-      detail,
-      shouldRetry: true,
-      headers: { 'Retry-After': '1' },
+  /** The same error with other headers or another operator-only detail. */
+  with(extra: { headers?: Record<string, string>; detail?: string }): AppError {
+    return AppError.from({
+      ...this.toJSON(),
+      headers: { ...this.headers, ...extra.headers },
+      detail: extra.detail ?? this.detail,
     })
   }
 
-  /** The same error with another operator-only detail. */
-  withDetail(detail: string): AppError {
-    return new AppError(this.status, {
-      ...this.body.error,
-      headers: this.headers,
-      detail,
-      level: this.level,
-    })
-  }
-
-  /** As plain data, to cross a Durable Object call. */
   toJSON(): SerializedError {
-    return {
-      status: this.status,
-      body: this.body,
-      headers: this.headers,
-      detail: this.detail,
-      level: this.level,
-    }
+    const { kind: name, status, body, headers, detail } = this
+    return { name, status, body, headers, detail }
   }
 
-  /** An operator error (a missing secret, a malformed var): logged in full, generic to the caller. */
-  static misconfigured(detail: string): AppError {
-    return new AppError(500, {
-      message: 'The gateway is not configured correctly. Please contact its operators.',
-      type: 'server_error',
-      code: 'gateway_misconfigured',
-      detail,
-      shouldRetry: false,
-    })
-  }
-}
-
-/**
- * Turns a thrown error into the upstream's error shape; anything unexpected becomes a generic 500.
- * What operators need goes to the request's log line (`errorDetail`), never to the caller.
- */
-export const onError: ErrorHandler = function onError(err, c) {
-  c.header('Cache-Control', 'no-store')
-  if (err instanceof AppError) {
-    if (err.detail) c.set('errorDetail', err.detail)
-    if (err.level) c.set('logLevel', err.level)
-    return c.json(err.body, err.status, err.headers)
-  }
-  c.set('errorDetail', err instanceof Error ? `${err.name}: ${err.message}` : 'non-error thrown')
-  return c.json(
-    {
-      error: {
-        message:
-          'The gateway hit an unexpected error. Please retry; if it persists, contact its operators.',
-        type: 'server_error',
-        param: null,
-        code: null,
-      },
-    } satisfies ErrorBody,
-    500,
-  )
-}
-
-export const notFound: NotFoundHandler = function notFound(c) {
-  c.header('Cache-Control', 'no-store')
-  c.header('x-should-retry', 'false')
-  return c.json(
-    {
-      error: {
-        message: `Invalid URL (${c.req.method} ${new URL(c.req.url).pathname})`,
-        type: 'invalid_request_error',
-        param: null,
-        code: 'unknown_url',
-      },
-    } satisfies ErrorBody,
-    404,
-  )
-}
-
-/** For a path that exists under other methods: 405 with the `Allow` header RFC 9110 requires. */
-export function methodNotAllowed(allow: readonly string[]) {
-  return function methodNotAllowedHandler(c: Context): never {
-    throw new AppError(405, {
-      message: `Method ${c.req.method} is not allowed on ${new URL(c.req.url).pathname}; use ${allow.join(' or ')}.`,
-      type: 'invalid_request_error',
-      code: 'method_not_allowed',
-      headers: { Allow: allow.join(', ') },
-      shouldRetry: false,
+  static from(e: SerializedError): AppError {
+    const { message, param, type, code } = e.body.error
+    return new AppError(e.name, {
+      message,
+      param,
+      type,
+      code,
+      headers: e.headers,
+      detail: e.detail,
     })
   }
 }

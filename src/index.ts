@@ -1,9 +1,9 @@
 import { createApp, createState } from './app'
 import { setLogVersion } from './log'
-import { runPrewarm } from './ops/prewarm'
+import { runPrewarm } from './prewarm/cron'
 
 export { PageFetcher } from './pages/fetcher'
-export { PopularPages } from './pages/popular'
+export { PopularPages } from './prewarm/popular'
 
 /** One state per isolate: its memory tier, key lookups and rate-limit counts live as long. */
 const state = createState()

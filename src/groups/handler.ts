@@ -1,32 +1,54 @@
 import type { RouteHandler } from '@hono/zod-openapi'
+import type { Context } from 'hono'
 import { readConfig } from '../config'
-import { type PageState, pageDeps } from '../pages/deps'
-import { readDirectives } from '../pages/directives'
-import { getPage } from '../pages/service'
+import { ifNoneMatchMatches, readDirectives } from '../pages/directives'
+import { ageSeconds, type FreshnessPolicy } from '../pages/freshness'
+import { cacheStatus } from '../pages/outcome'
+import { getPage, type ServedPage } from '../pages/service'
+import { type PagesState, pageDeps } from '../prewarm/page-deps'
 import type { GroupList } from '../upstream/schemas'
-import { renderPage } from './render'
 import type { ListGroupsRoute } from './routes'
 import { normalizeQuery } from './schemas'
 
 /** `GET /v1/organization/groups`: normalize the query, get the page, render it. */
-export function listGroups(state: PageState): RouteHandler<ListGroupsRoute, { Bindings: Env }> {
+export function listGroups(state: PagesState): RouteHandler<ListGroupsRoute, { Bindings: Env }> {
   return async function listGroupsHandler(c) {
     const config = readConfig(c.env)
     const now = state.now()
-    const served = await getPage(
-      pageDeps(c.env, state, config, {
-        waitUntil: (promise) => c.executionCtx.waitUntil(promise),
-        requestId: c.get('requestId'),
-        onUpstreamCall: (trace) => c.set('upstream', trace),
-        partner: c.get('partner').name,
-      }),
-      normalizeQuery(c.req.valid('query')),
-      readDirectives(c.req.raw.headers),
-      now,
-    )
+    const deps = pageDeps(c.env, state, config, {
+      waitUntil: (promise) => c.executionCtx.waitUntil(promise),
+      requestId: c.get('requestId'),
+      partner: c.get('partner').name,
+      report(outcome, upstream) {
+        c.set('cache', outcome)
+        if (upstream) c.set('upstream', upstream)
+      },
+    })
+    const query = normalizeQuery(c.req.valid('query'))
+    const served = await getPage(deps, query, readDirectives(c.req.raw.headers), now)
     // The body is the validated GroupList, as bytes: tell the route's typing so.
-    return renderPage(c, served, now, config.freshness) as unknown as ReturnType<
+    return render(c, served, now, config.freshness) as unknown as ReturnType<
       typeof c.json<GroupList, 200>
     >
   }
+}
+
+/**
+ * The only place a page response is built: the page's stored bytes as they are (validated before
+ * they were stored; re-serializing would cost a parse per hit), or a 304 when the caller has them.
+ * `max-age` is the page's whole freshness lifetime and `Age` how much of it is spent, so a client
+ * computes what is left as max-age - Age (RFC 9111 4.2.3) and never counts the age twice.
+ */
+function render(c: Context, { page, outcome }: ServedPage, now: number, policy: FreshnessPolicy) {
+  const headers: Record<string, string> = {
+    ETag: page.etag,
+    'Cache-Status': cacheStatus(outcome, page.prewarmed),
+    'Cache-Control': `private, max-age=${policy.ttlSeconds}`,
+    Age: String(ageSeconds(page.storedAt, now)),
+  }
+  if (ifNoneMatchMatches(c.req.header('if-none-match') ?? null, page.etag)) {
+    return c.body(null, 304, headers)
+  }
+  headers['Content-Type'] = 'application/json'
+  return c.body(page.body, 200, headers)
 }

@@ -1,6 +1,6 @@
 import { createRoute } from '@hono/zod-openapi'
-import { type ErrorBody, ErrorSchema } from '../errors'
-import { GROUP_LIST_EXAMPLE, GroupListSchema } from '../upstream/schemas'
+import { ERRORS, type ErrorSpec } from '../errors'
+import { ErrorSchema, GROUP_LIST_EXAMPLE, GroupListSchema } from '../upstream/schemas'
 import { LIST_GROUPS_HEADER_PARAMETERS, ListGroupsQuerySchema } from './schemas'
 
 const requestIdHeader = {
@@ -45,22 +45,17 @@ const pageCacheHeaders = {
   },
 }
 
-const retryAfterHeader = {
+/** The headers an error may carry, as the contract says them. */
+const ERROR_HEADERS = {
   'Retry-After': {
     description: 'Seconds to wait before retrying.',
     schema: { type: 'integer' as const, minimum: 1 },
   },
-}
-
-const retryAfterMsHeader = {
   'retry-after-ms': {
     description:
       'Milliseconds to wait, when the upstream said so precisely; the official SDK prefers it to `Retry-After`.',
     schema: { type: 'integer' as const, minimum: 0 },
   },
-}
-
-const shouldRetryHeader = {
   'x-should-retry': {
     description:
       '`true` when retrying may succeed, `false` when it cannot; the official SDK obeys it before its own rules.',
@@ -68,18 +63,56 @@ const shouldRetryHeader = {
   },
 }
 
-const errorResponse = (description: string, example: ErrorBody['error'], extraHeaders = {}) => ({
-  description,
-  headers: { ...requestIdHeader, ...rateLimitHeaders, ...shouldRetryHeader, ...extraHeaders },
-  content: { 'application/json': { schema: ErrorSchema, example: { error: example } } },
-})
+/**
+ * The route's error responses, from the catalogue: per status, each error's case in its words
+ * and retry hints, the first one's body as the example.
+ */
+function errorResponses() {
+  const byStatus = new Map<number, ErrorSpec[]>()
+  for (const e of Object.values(ERRORS) as ErrorSpec[]) {
+    if (!e.offRoute) byStatus.set(e.status, [...(byStatus.get(e.status) ?? []), e])
+  }
+  return Object.fromEntries(
+    [...byStatus].map(([status, errors]) => {
+      const [first] = errors as [ErrorSpec]
+      const headers: Record<string, unknown> = { ...requestIdHeader, ...rateLimitHeaders }
+      headers['x-should-retry'] = ERROR_HEADERS['x-should-retry']
+      if (errors.some((e) => e.retryAfter !== null)) {
+        headers['Retry-After'] = ERROR_HEADERS['Retry-After']
+      }
+      if (errors.some((e) => e.code === 'rate_limit_exceeded')) {
+        headers['retry-after-ms'] = ERROR_HEADERS['retry-after-ms']
+      }
+      for (const [name, value] of Object.entries(first.headers ?? {})) {
+        headers[name] = { description: `Always \`${value}\`.`, schema: { type: 'string' } }
+      }
+      const example = {
+        error: {
+          message: first.message,
+          type: first.type,
+          param: first.param ?? null,
+          code: first.code,
+        },
+      }
+      return [
+        status,
+        {
+          description: errors.map(describe).join(' '),
+          headers,
+          content: { 'application/json': { schema: ErrorSchema, example } },
+        },
+      ]
+    }),
+  )
+}
 
-const serverError = (message: string, code: string) => ({
-  message,
-  type: 'server_error',
-  param: null,
-  code,
-})
+/** One error's case, code and retry hints, in a sentence. */
+export function describe(e: ErrorSpec): string {
+  const hints = [e.code ? `\`${e.code}\`` : e.relayed ? "the upstream's `code`" : 'no `code`']
+  if (e.shouldRetry !== null) hints.push(`\`x-should-retry: ${e.shouldRetry}\``)
+  if (e.retryAfter === 1) hints.push('`Retry-After: 1`')
+  return `${e.when.replace(/\.$/, '')} (${hints.join(', ')}).`
+}
 
 export const listGroups = createRoute({
   method: 'get',
@@ -111,83 +144,7 @@ export const listGroups = createRoute({
         'The page is unchanged: `If-None-Match` matched its `ETag`. No body; the cache headers as on a 200.',
       headers: { ...requestIdHeader, ...rateLimitHeaders, ...pageCacheHeaders },
     },
-    400: errorResponse(
-      'A query parameter is invalid or repeated; `param` names it. Also an upstream refusal of the query.',
-      {
-        message:
-          'Invalid \'limit\': expected an integer from 0 to 1000, written with decimal digits only, but got "1e3".',
-        type: 'invalid_request_error',
-        param: 'limit',
-        code: null,
-      },
-    ),
-    401: errorResponse(
-      'The partner key is missing, malformed, unknown, revoked or disabled (`code: invalid_api_key`).',
-      {
-        message:
-          "Missing or invalid partner key. Send your key as 'Authorization: Bearer <key>'; ask the gateway's operators for one.",
-        type: 'invalid_request_error',
-        param: null,
-        code: 'invalid_api_key',
-      },
-      {
-        'WWW-Authenticate': {
-          description: 'Always `Bearer realm="groups-gateway"`.',
-          schema: { type: 'string' as const },
-        },
-      },
-    ),
-    404: errorResponse(
-      'The upstream did not find what the query refers to, e.g. an unknown `after`.',
-      {
-        message: "No group found with id 'group_01J1F8ABCDXYZ'.",
-        type: 'invalid_request_error',
-        param: 'after',
-        code: null,
-      },
-    ),
-    422: errorResponse('The upstream could not process the query.', {
-      message: 'The upstream could not process this query.',
-      type: 'invalid_request_error',
-      param: null,
-      code: null,
-    }),
-    429: errorResponse(
-      'The partner\u2019s rate limit is reached, too many requests with a bad key came from this address, or the upstream API is rate limiting the gateway (`code: rate_limit_exceeded`). Always `x-should-retry: true` and `Retry-After`; `retry-after-ms` too when the upstream gave one.',
-      {
-        message:
-          "Rate limit reached for partner 'acme' (about 600 requests per 60 s, counted per Cloudflare location). Please retry after about 7 seconds.",
-        type: 'rate_limit_error',
-        param: null,
-        code: 'rate_limit_exceeded',
-      },
-      { ...retryAfterHeader, ...retryAfterMsHeader },
-    ),
-    500: errorResponse(
-      'The gateway is misconfigured or hit an unexpected error.',
-      serverError(
-        'The gateway is not configured correctly. Please contact its operators.',
-        'gateway_misconfigured',
-      ),
-    ),
-    502: errorResponse(
-      'The upstream failed, could not be reached, refused the gateway\u2019s credentials, or returned an invalid page, and no stale page could stand in. `x-should-retry: true` and `Retry-After: 1`, except `upstream_auth_failed` (the admin key is refused: only an operator can fix it): `x-should-retry: false` and no `Retry-After`.',
-      serverError('The upstream API failed to answer. Please retry.', 'upstream_error'),
-      retryAfterHeader,
-    ),
-    503: errorResponse(
-      'The gateway cannot check partner keys right now.',
-      serverError(
-        'The gateway cannot check partner keys right now. Please retry.',
-        'auth_unavailable',
-      ),
-      retryAfterHeader,
-    ),
-    504: errorResponse(
-      'The upstream did not answer in time (`upstream_timeout`: `x-should-retry: true`, `Retry-After: 1`), or the request asked for `only-if-cached` and the cache cannot answer it (`not_cached`: `x-should-retry: false`, no `Retry-After`).',
-      serverError('The upstream API did not answer in time. Please retry.', 'upstream_timeout'),
-      retryAfterHeader,
-    ),
+    ...errorResponses(),
   },
 })
 

@@ -21,9 +21,9 @@ export const validationHook: Hook<unknown, { Bindings: Env }, string, unknown> =
     const issue = result.error.issues[0]
     const param = typeof issue?.path[0] === 'string' ? issue.path[0] : null
     if (param === null) {
-      throw new AppError(400, { message: 'The request is invalid.', type: 'invalid_request_error' })
+      throw new AppError('invalid_parameter', { message: 'The request is invalid.' })
     }
-    throw AppError.invalidParam(param, describe(c, result.target, param))
+    throw new AppError('invalid_parameter', { param, message: describe(c, result.target, param) })
   }
 
 function describe(c: Context, target: string, param: string): string {

@@ -1,10 +1,11 @@
 import { createRoute, z } from '@hono/zod-openapi'
 import pkg from '../../package.json'
 import { readConfig } from '../config'
-import { AppError, ErrorSchema } from '../errors'
+import { AppError, ERRORS } from '../errors'
 import { createRouter } from '../http/router'
 import { readPartnerKeySecret } from '../partners/directory'
 import { readAdminKey } from '../upstream/client'
+import { ErrorSchema } from '../upstream/schemas'
 
 const HealthSchema = z
   .object({
@@ -35,10 +36,10 @@ const health = createRoute({
           schema: ErrorSchema,
           example: {
             error: {
-              message: 'The gateway is not configured correctly. Please contact its operators.',
-              type: 'server_error',
+              message: ERRORS.unhealthy.message,
+              type: ERRORS.unhealthy.type,
               param: null,
-              code: 'gateway_misconfigured',
+              code: ERRORS.unhealthy.code,
             },
           },
         },
@@ -55,7 +56,7 @@ export const healthRouter = createRouter().openapi(health, (c) => {
     readPartnerKeySecret(c.env)
   } catch (err) {
     if (!(err instanceof AppError)) throw err
-    throw new AppError(503, { ...err.body.error, detail: err.detail, shouldRetry: false })
+    throw new AppError('unhealthy', { detail: err.detail })
   }
   return c.json({ status: 'ok' as const, version: pkg.version }, 200, {
     'Cache-Control': 'no-store',

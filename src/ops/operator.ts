@@ -1,5 +1,6 @@
 import { Hono } from 'hono'
-import { AppError, methodNotAllowed } from '../errors'
+import { AppError } from '../errors'
+import { methodNotAllowed } from '../http/errors'
 import type { CacheGeneration } from '../pages/generation'
 import { bearerKey } from '../partners/directory'
 import type { FailedAuthLimiter } from '../partners/failures'
@@ -36,13 +37,7 @@ export function operatorRouter(
           ip,
           binding,
           c.get('requestId'),
-          new AppError(401, {
-            message: 'Missing or invalid operator key.',
-            type: 'invalid_request_error',
-            code: 'invalid_api_key',
-            headers: { 'WWW-Authenticate': 'Bearer realm="groups-gateway-operator"' },
-            shouldRetry: false,
-          }),
+          new AppError('invalid_operator_key'),
         )
       }
       const value = await generation.purge(c.env.GROUPS_CACHE, now())

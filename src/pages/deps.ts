@@ -1,47 +1,59 @@
-import type { UpstreamTrace } from '../upstream/client'
-import { type DemandCounter, popularPages } from './demand'
+import type { UpstreamSettings, UpstreamTrace } from '../upstream/client'
+import type { PageQuery } from '../upstream/query'
+import type { FreshnessPolicy } from './freshness'
 import type { CacheGeneration } from './generation'
-import type { MemoryPages } from './memory'
-import type { PageDeps, PageSettings } from './service'
-import { pageFetcherSource } from './source'
+import type { MemoryLimits, MemoryPages } from './memory'
+import type { CacheOutcome } from './outcome'
+import type { FetchPageRequest, PageSource } from './source'
+
+/** The page cache's settings, from the worker's vars. */
+export interface PageSettings {
+  freshness: FreshnessPolicy
+  upstream: UpstreamSettings
+  memory: MemoryLimits
+  /** Pre-warm: upstream calls per cron run at most (0: off); how often demand is sent. */
+  prewarm: { maxPages: number; flushMs: number }
+}
 
 /** What the page service keeps between requests: one per isolate in production. */
 export interface PageState {
   memory: MemoryPages
   generation: CacheGeneration
-  /** Background refreshes under way, by cache key. */
+  /** Background refreshes under way, by cache key, and when each started. */
   refreshing: Map<string, number>
-  /** Request counts per partner and page, sent in batches to the pre-warm cron's `PopularPages`. */
-  demand: DemandCounter
   /** The clock freshness is measured on, in epoch milliseconds: injectable for tests. */
   now: () => number
 }
 
-/** The page service's dependencies for one request or one cron run: the same for both. */
-export function pageDeps(
-  env: Pick<Env, 'GROUPS_CACHE' | 'PAGE_FETCHER' | 'POPULAR_PAGES' | 'OPENAI_ADMIN_KEY'>,
-  state: PageState,
-  settings: PageSettings,
-  run: {
-    waitUntil(promise: Promise<unknown>): void
-    requestId: string
-    onUpstreamCall?: (trace: UpstreamTrace) => void
-    /** The partner asking (its name), so pre-warm shares its budget between partners. */
-    partner?: string
-  },
-): PageDeps {
+/** What the page service works with, for a request or a cron run: never an HTTP context. */
+export interface PageDeps {
+  settings: PageSettings
+  kv: KVNamespace
+  state: PageState
+  source: PageSource
+  /** Work that must finish after the answer (storing a page, a background refresh). */
+  waitUntil(promise: Promise<unknown>): void
+  requestId: string
+  /** Counts a request for a page of a known generation, for pre-warm. */
+  countDemand(query: PageQuery, generation: string, now: number): void
+  /** Told what the cache did, and what the upstream call made for the request did, if any. */
+  report(outcome: CacheOutcome, upstream: UpstreamTrace | null): void
+}
+
+/** What every fetch of a page carries, but what the caller already has. */
+export function fetchRequest(
+  deps: PageDeps,
+  query: PageQuery,
+  now: number,
+  hasFallback: boolean,
+): Omit<FetchPageRequest, 'seenStoredAt' | 'fresh'> {
+  const { upstream, freshness: policy } = deps.settings
   return {
-    settings,
-    kv: env.GROUPS_CACHE,
-    memory: state.memory,
-    generation: state.generation,
-    refreshing: state.refreshing,
-    demand: state.demand,
-    demandSink: { record: (batch, at) => popularPages(env).record(batch, at) },
-    source: pageFetcherSource(env),
-    waitUntil: run.waitUntil,
-    requestId: run.requestId,
-    partner: run.partner ?? '',
-    onUpstreamCall: run.onUpstreamCall ?? (() => {}),
+    query,
+    // With a stale page to fall back on, one attempt: the caller gets an answer sooner.
+    upstream: hasFallback ? { ...upstream, maxRetries: 0 } : upstream,
+    requestId: deps.requestId,
+    now,
+    policy,
   }
 }

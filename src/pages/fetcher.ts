@@ -1,12 +1,7 @@
 import { DurableObject } from 'cloudflare:workers'
 import { AppError, type SerializedError } from '../errors'
-import { errorText, setLogVersion } from '../log'
-import {
-  fetchGroupsPage,
-  isQueryRefusal,
-  readAdminKey,
-  type UpstreamTrace,
-} from '../upstream/client'
+import { setLogVersion } from '../log'
+import { fetchGroupsPage, isQueryRefusal, readAdminKey } from '../upstream/client'
 import { ageSeconds, freshness } from './freshness'
 import { type CachedPage, computeEtag } from './page'
 import type { FetchPageRequest, FetchPageResult } from './source'
@@ -136,25 +131,25 @@ export class PageFetcher extends DurableObject<Env> {
   }
 
   private async fetchFromUpstream(req: FetchPageRequest): Promise<FetchPageResult> {
-    const trace: UpstreamTrace = {}
     try {
-      const { text } = await fetchGroupsPage({
+      const result = await fetchGroupsPage({
         ...req.upstream,
         adminKey: readAdminKey(this.env),
         query: req.query,
         requestId: req.requestId,
-        trace,
       })
-      const page = {
-        body: text,
-        storedAt: req.now,
-        etag: await computeEtag(text),
-        ...(req.prewarm ? { prewarmed: true } : {}),
+      if (!result.ok) return { ok: false, error: result.error.toJSON(), trace: result.trace }
+      const { text, trace } = result
+      const page = { body: text, storedAt: req.now, etag: await computeEtag(text) }
+      return {
+        ok: true,
+        page: req.prewarm ? { ...page, prewarmed: true } : page,
+        leader: true,
+        trace,
       }
-      return { ok: true, page, leader: true, trace }
     } catch (err) {
-      const error = err instanceof AppError ? err : AppError.upstreamFailed(errorText(err))
-      return { ok: false, error: error.toJSON(), trace }
+      const error = err instanceof AppError ? err : new AppError('upstream_error', { cause: err })
+      return { ok: false, error: error.toJSON(), trace: null }
     }
   }
 }

@@ -1,3 +1,6 @@
+import type { RequestDirectives } from './directives'
+import type { CachedPage } from './page'
+
 /** How long a page may be served, past its fetch, in each way (RFC 5861's windows). */
 export interface FreshnessPolicy {
   /** Served as fresh. */
@@ -8,9 +11,8 @@ export interface FreshnessPolicy {
   staleIfErrorSeconds: number
 }
 
-export type Freshness = 'fresh' | 'stale-while-revalidate' | 'stale-if-error' | 'expired'
+type Freshness = 'fresh' | 'stale-while-revalidate' | 'stale-if-error' | 'expired'
 
-/** The one place that decides how a page of a given age may be used. */
 export function freshness(storedAt: number, now: number, policy: FreshnessPolicy): Freshness {
   const age = now - storedAt
   const ttlMs = policy.ttlSeconds * 1000
@@ -30,9 +32,72 @@ export function ageSeconds(storedAt: number, now: number): number {
   return Math.max(0, Math.floor((now - storedAt) / 1000))
 }
 
+/** How long a page is served without asking the upstream: fresh, then stale-while-revalidate. */
+export function servedForSeconds(policy: FreshnessPolicy): number {
+  return policy.ttlSeconds + policy.staleWhileRevalidateSeconds
+}
+
 /** How long a stored page is worth keeping: as long as any window may still serve it. */
 export function keepSeconds(policy: FreshnessPolicy): number {
   return (
     policy.ttlSeconds + Math.max(policy.staleWhileRevalidateSeconds, policy.staleIfErrorSeconds)
   )
+}
+
+/** What the cache does for a request: RFC 9211's `fwd` says why it goes to the upstream. */
+export type Decision =
+  | { action: 'serve'; page: CachedPage; stale: boolean; revalidate: boolean }
+  | { action: 'fetch'; fwd: 'uri-miss' | 'stale' | 'request'; fallback: CachedPage | null }
+  | { action: 'refuse'; message: string }
+
+/**
+ * The one place that decides how a page of a given age serves a request: fresh -> served; within
+ * stale-while-revalidate -> served and refreshed in the background; otherwise fetched, with a page
+ * within stale-if-error standing in if the upstream fails. `max-age=N` accepts only a fresh page no
+ * older than N seconds (RFC 9111 5.2.1.1); `only-if-cached` never fetches.
+ */
+export function decide(
+  cached: CachedPage | null,
+  directives: RequestDirectives,
+  now: number,
+  policy: FreshnessPolicy,
+): Decision {
+  const state = cached ? freshness(cached.storedAt, now, policy) : 'expired'
+  const { maxAgeSeconds } = directives
+  const tooOld =
+    cached !== null &&
+    maxAgeSeconds !== undefined &&
+    (state !== 'fresh' || ageSeconds(cached.storedAt, now) > maxAgeSeconds)
+  const usable = tooOld ? null : cached
+  if (usable && (state === 'fresh' || state === 'stale-while-revalidate')) {
+    const stale = state === 'stale-while-revalidate'
+    return { action: 'serve', page: usable, stale, revalidate: stale && !directives.onlyIfCached }
+  }
+  if (directives.onlyIfCached) {
+    return {
+      action: 'refuse',
+      message: notCachedMessage(cached, tooOld, maxAgeSeconds, now, policy),
+    }
+  }
+  const fwd = directives.noCache || tooOld ? 'request' : cached ? 'stale' : 'uri-miss'
+  return { action: 'fetch', fwd, fallback: usable && state === 'stale-if-error' ? usable : null }
+}
+
+function notCachedMessage(
+  cached: CachedPage | null,
+  tooOld: boolean,
+  maxAge: number | undefined,
+  now: number,
+  policy: FreshnessPolicy,
+): string {
+  const tail = 'and the request asked for only-if-cached.'
+  if (!cached) return `This page is not in the gateway\u2019s cache, ${tail}`
+  const age = ageSeconds(cached.storedAt, now)
+  const copy = `The gateway\u2019s copy of this page is ${age} seconds old`
+  if (!tooOld) {
+    return `${copy}, past the ${servedForSeconds(policy)} seconds it serves a page without asking the upstream, ${tail}`
+  }
+  return age > (maxAge ?? 0)
+    ? `${copy}, older than the max-age=${maxAge} the request accepts, ${tail}`
+    : `${copy}, no longer fresh, and the request's max-age accepts no stale page, ${tail}`
 }

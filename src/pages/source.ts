@@ -1,4 +1,5 @@
 import { AppError, type SerializedError } from '../errors'
+import { errorText } from '../log'
 import { readAdminKey, type UpstreamSettings, type UpstreamTrace } from '../upstream/client'
 import type { PageQuery } from '../upstream/query'
 import type { FreshnessPolicy } from './freshness'
@@ -72,9 +73,13 @@ export function pageFetcherSource(env: Pick<Env, 'OPENAI_ADMIN_KEY' | 'PAGE_FETC
             overloaded?: boolean
           }
           if (attempt === 0 && retryable === true && overloaded !== true) continue
-          const why = err instanceof Error ? err.message : 'unknown'
-          const detail = `page fetcher unreachable after ${attempt + 1} ${attempt === 0 ? 'call' : 'calls'}: ${why}`
-          return { ok: false, error: AppError.upstreamFailed(detail).toJSON(), trace: null }
+          const calls = attempt === 0 ? '1 call' : `${attempt + 1} calls`
+          const detail = `page fetcher unreachable after ${calls}: ${errorText(err)}`
+          return {
+            ok: false,
+            error: new AppError('upstream_error', { detail }).toJSON(),
+            trace: null,
+          }
         }
       }
     },

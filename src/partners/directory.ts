@@ -1,4 +1,5 @@
 import { AppError } from '../errors'
+import { errorText } from '../log'
 import { digestKey, PARTNER_KEY_PATTERN, parseRecord, storageKey } from './keys'
 import { DEFAULT_TIER, type Partner, TIERS } from './model'
 
@@ -10,14 +11,7 @@ const MAX_CACHED_LOOKUPS = 10_000
 
 /** One 401 for every kind of bad key, so a caller learns nothing about which check failed. */
 export function unauthorized(): AppError {
-  return new AppError(401, {
-    message:
-      "Missing or invalid partner key. Send your key as 'Authorization: Bearer <key>'; ask the gateway's operators for one.",
-    type: 'invalid_request_error',
-    code: 'invalid_api_key',
-    headers: { 'WWW-Authenticate': 'Bearer realm="groups-gateway"' },
-    shouldRetry: false,
-  })
+  return new AppError('invalid_api_key')
 }
 
 /** Shorter than this, a secret could be guessed; `openssl rand -base64 32` gives 44 characters. */
@@ -27,9 +21,9 @@ const MIN_SECRET_LENGTH = 32
 export function readPartnerKeySecret(env: { PARTNER_KEY_SECRET?: string }): string {
   const secret = env.PARTNER_KEY_SECRET
   if (typeof secret !== 'string' || secret.length < MIN_SECRET_LENGTH) {
-    throw AppError.misconfigured(
-      `The PARTNER_KEY_SECRET secret is not set or shorter than ${MIN_SECRET_LENGTH} characters: run \`wrangler secret put PARTNER_KEY_SECRET\` (see docs/RUNBOOK.md).`,
-    )
+    throw new AppError('gateway_misconfigured', {
+      detail: `The PARTNER_KEY_SECRET secret is not set or shorter than ${MIN_SECRET_LENGTH} characters: run \`wrangler secret put PARTNER_KEY_SECRET\` (see docs/RUNBOOK.md).`,
+    })
   }
   return secret
 }
@@ -86,14 +80,7 @@ async function readPartner(kv: KVNamespace, digest: string): Promise<Partner | n
     raw = await kv.get(storageKey(digest), { type: 'json', cacheTtl: PARTNER_KV_CACHE_TTL_SECONDS })
   } catch (err) {
     // Not the caller's fault, and not a reason to let anyone in: ask them to retry.
-    throw new AppError(503, {
-      message: 'The gateway cannot check partner keys right now. Please retry.',
-      type: 'server_error',
-      code: 'auth_unavailable',
-      headers: { 'Retry-After': '1' },
-      detail: `partner lookup failed: ${err instanceof Error ? err.message : 'unknown'}`,
-      shouldRetry: true,
-    })
+    throw new AppError('auth_unavailable', { detail: `partner lookup failed: ${errorText(err)}` })
   }
   const record = parseRecord(raw)
   return record && !record.disabled

@@ -89,11 +89,8 @@ export function clientAddress(ip: string | undefined): string {
 
 /** The 429 for an address with too many failed attempts. */
 export function tooManyFailures(seconds: number): AppError {
-  return new AppError(429, {
+  return new AppError('auth_failures_limited', {
     message: `Too many requests with a missing or invalid partner key from this address. Please retry after ${seconds} ${seconds === 1 ? 'second' : 'seconds'}.`,
-    type: 'rate_limit_error',
-    code: 'rate_limit_exceeded',
-    headers: { 'Retry-After': String(seconds) },
-    shouldRetry: true,
+    retryAfter: seconds,
   })
 }

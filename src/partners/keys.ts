@@ -1,3 +1,5 @@
+import { base64url } from '../encoding'
+
 /**
  * Partner keys: `gwp_`, 43 base64url characters (32 random bytes), `.`, and a 22-character check
  * value: the HMAC-SHA256 of what precedes it under the gateway's `PARTNER_KEY_SECRET`, cut to 16
@@ -85,10 +87,4 @@ export function parseRecord(raw: unknown): PartnerRecord | null {
     ...(tier ? { tier } : {}),
     ...(r.disabled === true ? { disabled: true } : {}),
   }
-}
-
-function base64url(bytes: Uint8Array): string {
-  let binary = ''
-  for (const b of bytes) binary += String.fromCharCode(b)
-  return btoa(binary).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '')
 }

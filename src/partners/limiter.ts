@@ -109,11 +109,8 @@ export function rateLimitHeaders(tier: Tier, decision: RateDecision): [string, s
 /** The 429 for a refused request. */
 export function rateLimited({ name, tier }: Partner, decision: RateDecision): AppError {
   const seconds = `${decision.reset} ${decision.reset === 1 ? 'second' : 'seconds'}`
-  return new AppError(429, {
+  return new AppError('partner_rate_limited', {
     message: `Rate limit reached for partner '${name}' (about ${tier.limit} requests per ${tier.periodSeconds} s, counted per Cloudflare location). Please retry after about ${seconds}.`,
-    type: 'rate_limit_error',
-    code: 'rate_limit_exceeded',
-    headers: { 'Retry-After': String(decision.reset) },
-    shouldRetry: true,
+    retryAfter: decision.reset,
   })
 }

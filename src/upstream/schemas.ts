@@ -55,3 +55,36 @@ export const GroupListSchema = z
   })
 
 export type GroupList = z.infer<typeof GroupListSchema>
+
+/** The upstream's error envelope, which the gateway answers in too. */
+export const ErrorSchema = z
+  .object({
+    error: z
+      .object({
+        message: z.string().openapi({ description: 'A human-readable description of the error.' }),
+        type: z.string().openapi({
+          description: 'The error category, e.g. `invalid_request_error` or `server_error`.',
+        }),
+        param: z
+          .string()
+          .nullable()
+          .openapi({ description: 'The request parameter the error is about, if any.' }),
+        code: z
+          .string()
+          .nullable()
+          .openapi({ description: 'A machine-readable error code, if any.' }),
+      })
+      .openapi({ description: 'Details of the error.' }),
+  })
+  .openapi('Error', {
+    description: 'The error envelope, identical in shape to the OpenAI API\u2019s.',
+    example: {
+      error: {
+        message:
+          'Invalid \'limit\': expected an integer from 0 to 1000 written with decimal digits only, but got "abc".',
+        type: 'invalid_request_error',
+        param: 'limit',
+        code: null,
+      },
+    },
+  })

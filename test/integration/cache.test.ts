@@ -1,6 +1,6 @@
 import { env } from 'cloudflare:workers'
 import { describe, expect, it } from 'vitest'
-import { CACHE_KEY_PREFIX, cacheKey } from '../../src/pages/key'
+import { CACHE_KEY_PREFIX, cacheKey } from '../../src/pages/page'
 import { call, upstream } from '../helpers'
 
 describe('the KV page cache', () => {

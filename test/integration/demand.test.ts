@@ -7,14 +7,14 @@ import {
 import { env } from 'cloudflare:workers'
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { createState } from '../../src/app'
-import { DEFAULT_PREWARM_FLUSH_SECONDS } from '../../src/config'
-import { runPrewarm } from '../../src/ops/prewarm'
-import { type Demand, MAX_TRACKED, POPULAR_PAGES_NAME } from '../../src/pages/demand'
-import type { PopularPages } from '../../src/pages/popular'
+import { defaultVars } from '../../src/config'
+import { runPrewarm } from '../../src/prewarm/cron'
+import { type Demand, MAX_TRACKED, popularPages } from '../../src/prewarm/demand'
+import type { PopularPages } from '../../src/prewarm/popular'
 import { createGateway, partner, upstream } from '../helpers'
 
 const SECOND = 1000
-const FLUSH_MS = DEFAULT_PREWARM_FLUSH_SECONDS * SECOND
+const FLUSH_MS = defaultVars().PREWARM_FLUSH_SECONDS * SECOND
 const page = (limit: number) => `/v1/organization/groups?limit=${limit}`
 
 /** What isolates sent `PopularPages`: each call, when, and how many requests it carried. */
@@ -68,7 +68,7 @@ describe('demand reaching PopularPages, at the shipped PREWARM_FLUSH_SECONDS', (
     const popular = watchedPopularPages()
     const shipped = {
       ...env,
-      PREWARM_FLUSH_SECONDS: String(DEFAULT_PREWARM_FLUSH_SECONDS),
+      PREWARM_FLUSH_SECONDS: String(defaultVars().PREWARM_FLUSH_SECONDS),
       POPULAR_PAGES: popular.binding,
     } as Env
     // Three pages, five times each, over three seconds; then silence.
@@ -102,7 +102,7 @@ describe('demand reaching PopularPages, at the shipped PREWARM_FLUSH_SECONDS', (
     const popular = watchedPopularPages()
     const shipped = {
       ...env,
-      PREWARM_FLUSH_SECONDS: String(DEFAULT_PREWARM_FLUSH_SECONDS),
+      PREWARM_FLUSH_SECONDS: String(defaultVars().PREWARM_FLUSH_SECONDS),
       POPULAR_PAGES: popular.binding,
     } as Env
     // A request every 2 s for three minutes, then silence.
@@ -125,7 +125,7 @@ describe('demand reaching PopularPages, at the shipped PREWARM_FLUSH_SECONDS', (
 
 describe('PopularPages', () => {
   it('stays bounded, and a partner asking for thousands of pages leaves the others theirs', async () => {
-    const stub = env.POPULAR_PAGES.get(env.POPULAR_PAGES.idFromName(POPULAR_PAGES_NAME))
+    const stub = popularPages(env)
     const t0 = Date.now()
     // The longest names and cursors the gateway accepts.
     const name = (tag: string) => tag.padEnd(63, 'x')
@@ -166,7 +166,7 @@ describe('PopularPages', () => {
   })
 
   it('reads the demand an older version stored, before demand was kept per partner', async () => {
-    const stub = env.POPULAR_PAGES.get(env.POPULAR_PAGES.idFromName(POPULAR_PAGES_NAME))
+    const stub = popularPages(env)
     const t0 = Date.now()
     const query = { after: null, limit: 7, order: 'asc' as const }
     await runInDurableObject(stub, (_: PopularPages, state) =>

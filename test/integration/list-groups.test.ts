@@ -1,6 +1,6 @@
 import { env } from 'cloudflare:workers'
 import { describe, expect, it } from 'vitest'
-import { cacheKey } from '../../src/pages/key'
+import { cacheKey } from '../../src/pages/page'
 import { call, upstream, upstreamPage } from '../helpers'
 
 describe('GET /v1/organization/groups', () => {

@@ -7,8 +7,8 @@ import { env } from 'cloudflare:workers'
 import { describe, expect, it } from 'vitest'
 import { createState } from '../../src/app'
 import worker from '../../src/index'
-import { runPrewarm } from '../../src/ops/prewarm'
 import { GENERATION_KEY } from '../../src/pages/generation'
+import { runPrewarm } from '../../src/prewarm/cron'
 import { call, createGateway, createPartner, logs, upstream } from '../helpers'
 
 const SECOND = 1000

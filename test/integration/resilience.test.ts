@@ -2,7 +2,7 @@ import { env } from 'cloudflare:workers'
 import { describe, expect, it } from 'vitest'
 import type { Fault } from '../../simulator/upstream'
 import { GENERATION_KEY, GENERATION_TTL_MS } from '../../src/pages/generation'
-import { CACHE_KEY_PREFIX, cacheKey } from '../../src/pages/key'
+import { CACHE_KEY_PREFIX, cacheKey } from '../../src/pages/page'
 import { call, createGateway, failingKv, logs, secrets, upstream } from '../helpers'
 
 const PATH = '/v1/organization/groups?limit=3'

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, vi } from 'vitest'
-import { type Demand, DemandCounter, MAX_TRACKED } from '../../src/pages/demand'
+import { type Demand, DemandCounter, MAX_TRACKED } from '../../src/prewarm/demand'
 
 const MINUTE = 60_000
 const page = (n: number) => ({ after: `g_${n}`, limit: 100, order: 'asc' as const })

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { DEFAULT_MEMORY_CACHE_MAX_BYTES, DEFAULT_MEMORY_CACHE_MAX_ENTRIES } from '../../src/config'
+import { defaultVars } from '../../src/config'
 import { ENTRY_OVERHEAD_BYTES, MemoryPages } from '../../src/pages/memory'
 
 const page = (text: string, storedAt = 1) => ({ body: text, storedAt, etag: `"${text}"` })
@@ -54,19 +54,21 @@ describe('the memory tier', () => {
   it('stays within its default bounds when filled far past them', () => {
     const pages = new MemoryPages()
     const limits = {
-      maxEntries: DEFAULT_MEMORY_CACHE_MAX_ENTRIES,
-      maxBytes: DEFAULT_MEMORY_CACHE_MAX_BYTES,
+      maxEntries: defaultVars().MEMORY_CACHE_MAX_ENTRIES,
+      maxBytes: defaultVars().MEMORY_CACHE_MAX_BYTES,
     }
     // 1,000 pages of 200 KB (a page of 1,000 groups), then 2,000 small ones: 200 MB offered.
     const big = 'g'.repeat(200_000)
     for (let i = 0; i < 1_000; i++) pages.set(`groups:v2:0:asc:1000:group_${i}`, page(big), limits)
-    expect(pages.size.bytes).toBeLessThanOrEqual(DEFAULT_MEMORY_CACHE_MAX_BYTES)
+    expect(pages.size.bytes).toBeLessThanOrEqual(defaultVars().MEMORY_CACHE_MAX_BYTES)
     expect(pages.size.entries).toBe(
-      Math.floor(DEFAULT_MEMORY_CACHE_MAX_BYTES / cost('groups:v2:0:asc:1000:group_999', big)),
+      Math.floor(
+        defaultVars().MEMORY_CACHE_MAX_BYTES / cost('groups:v2:0:asc:1000:group_999', big),
+      ),
     )
     for (let i = 0; i < 2_000; i++) pages.set(`groups:v2:0:asc:5:group_${i}`, page(`p${i}`), limits)
-    expect(pages.size.entries).toBe(DEFAULT_MEMORY_CACHE_MAX_ENTRIES)
-    expect(pages.size.bytes).toBeLessThanOrEqual(DEFAULT_MEMORY_CACHE_MAX_BYTES)
+    expect(pages.size.entries).toBe(defaultVars().MEMORY_CACHE_MAX_ENTRIES)
+    expect(pages.size.bytes).toBeLessThanOrEqual(defaultVars().MEMORY_CACHE_MAX_BYTES)
     console.info(`then after 2,000 small pages: ${JSON.stringify(pages.size)}`)
   })
 

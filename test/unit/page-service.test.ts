@@ -1,12 +1,13 @@
 import { env } from 'cloudflare:workers'
 import { describe, expect, it } from 'vitest'
 import { AppError } from '../../src/errors'
-import { DemandCounter } from '../../src/pages/demand'
+import type { PageDeps, PageSettings } from '../../src/pages/deps'
 import type { RequestDirectives } from '../../src/pages/directives'
 import { CacheGeneration } from '../../src/pages/generation'
-import { cacheKey } from '../../src/pages/key'
 import { MemoryPages } from '../../src/pages/memory'
-import { getPage, type PageDeps, type PageSettings } from '../../src/pages/service'
+import { cacheStatus } from '../../src/pages/outcome'
+import { cacheKey } from '../../src/pages/page'
+import { getPage, type ServedPage } from '../../src/pages/service'
 import type { FetchPageRequest, FetchPageResult, PageSource } from '../../src/pages/source'
 import type { PageQuery } from '../../src/upstream/query'
 import { failingKv, logs } from '../helpers'
@@ -43,8 +44,11 @@ function service(
     async fetchPage(_key, req) {
       asked.push(req)
       const answer = answers[Math.min(n++, answers.length - 1)] ?? 'ok'
-      if (answer === 'misconfigured')
-        throw AppError.misconfigured('The OPENAI_ADMIN_KEY secret is not set')
+      if (answer === 'misconfigured') {
+        throw new AppError('gateway_misconfigured', {
+          detail: 'The OPENAI_ADMIN_KEY secret is not set',
+        })
+      }
       if (answer === 'ok') {
         const body = `{"object":"list","data":[],"has_more":false,"next":null,"n":${n}}`
         return {
@@ -54,26 +58,33 @@ function service(
           trace: { status: 200, outcome: 'response' },
         } satisfies FetchPageResult
       }
-      const error = new AppError(answer, { message: 'no', type: 'server_error' }).toJSON()
+      const kind = answer === 404 ? 'upstream_not_found' : 'upstream_error'
+      const error = new AppError(kind, { message: 'no' }).toJSON()
       return { ok: false, error, trace: { status: answer, outcome: 'response' } }
     },
   }
   const deps: PageDeps = {
     settings: SETTINGS,
     kv,
-    memory: new MemoryPages(),
-    generation: new CacheGeneration(),
-    refreshing: new Map(),
-    demand: new DemandCounter(),
-    demandSink: { record: async () => {} },
+    state: {
+      memory: new MemoryPages(),
+      generation: new CacheGeneration(),
+      refreshing: new Map(),
+      now: () => T0,
+    },
     source,
     waitUntil: (p) => pending.push(p),
     requestId: 'req-unit',
-    onUpstreamCall: () => {},
+    countDemand: () => {},
+    report: () => {},
   }
   const settle = () => Promise.all(pending.splice(0))
   return { deps, asked, settle }
 }
+
+/** What the page's `Cache-Status` says, without the cache's name. */
+const status = (served: ServedPage) =>
+  cacheStatus(served.outcome, served.page.prewarmed).replace('groups-gateway; ', '')
 
 async function bodyOf(page: { body: string | Uint8Array }) {
   return typeof page.body === 'string' ? page.body : new TextDecoder().decode(page.body)
@@ -84,14 +95,14 @@ describe('the page service', () => {
     const QUERY = query()
     const { deps, asked, settle } = service()
     const miss = await getPage(deps, QUERY, PLAIN, T0)
-    expect(miss.cacheStatus).toBe('fwd=uri-miss; fwd-status=200; stored; ttl=60')
+    expect(status(miss)).toBe('fwd=uri-miss; fwd-status=200; stored; ttl=60')
     await settle()
     const stored = await env.GROUPS_CACHE.getWithMetadata(cacheKey('0', QUERY), 'text')
     expect(stored.value).toBe(await bodyOf(miss.page))
     expect(stored.metadata).toEqual({ storedAt: T0, etag: '"etag-1"' })
 
     const hit = await getPage(deps, QUERY, PLAIN, T0 + 10_000)
-    expect(hit.cacheStatus).toBe('hit; ttl=50')
+    expect(status(hit)).toBe('hit; ttl=50')
     expect(hit.page.body).toBeInstanceOf(Uint8Array)
     expect(asked).toHaveLength(1)
   })
@@ -102,7 +113,7 @@ describe('the page service', () => {
     await getPage(deps, QUERY, PLAIN, T0)
     await settle()
     const stale = await getPage(deps, QUERY, PLAIN, T0 + 90_000)
-    expect(stale.cacheStatus).toBe('hit; ttl=-30; detail=stale-while-revalidate')
+    expect(status(stale)).toBe('hit; ttl=-30; detail=stale-while-revalidate')
     expect(stale.page.storedAt).toBe(T0)
     await settle()
     expect(asked).toHaveLength(2)
@@ -110,7 +121,7 @@ describe('the page service', () => {
     // One attempt only: a stale page is already in hand.
     expect(asked[1]?.upstream.maxRetries).toBe(0)
     const fresh = await getPage(deps, QUERY, PLAIN, T0 + 91_000)
-    expect(fresh.cacheStatus).toBe('hit; ttl=59')
+    expect(status(fresh)).toBe('hit; ttl=59')
   })
 
   it('refreshes a page in the background once per isolate, however many requests see it stale', async () => {
@@ -133,7 +144,7 @@ describe('the page service', () => {
     await getPage(deps, QUERY, PLAIN, T0)
     await settle()
     const stale = await getPage(deps, QUERY, PLAIN, T0 + 90_000)
-    expect(stale.cacheStatus).toMatch(/detail=stale-while-revalidate$/)
+    expect(status(stale)).toMatch(/detail=stale-while-revalidate$/)
     await settle()
     const line = logs.find((l) => l.includes('background_refresh_failed'))
     expect(JSON.parse(line as string)).toMatchObject({
@@ -149,7 +160,7 @@ describe('the page service', () => {
     await getPage(failing.deps, QUERY, PLAIN, T0)
     await failing.settle()
     const rescued = await getPage(failing.deps, QUERY, PLAIN, T0 + 600_000)
-    expect(rescued.cacheStatus).toBe('fwd=stale; fwd-status=502; ttl=-540; detail=stale-if-error')
+    expect(status(rescued)).toBe('fwd=stale; fwd-status=502; ttl=-540; detail=stale-if-error')
     expect(rescued.page.storedAt).toBe(T0)
 
     const refused = query()
@@ -176,7 +187,7 @@ describe('the page service', () => {
     await getPage(deps, QUERY, PLAIN, T0)
     await settle()
     const res = await getPage(deps, QUERY, { noCache: true, onlyIfCached: false }, T0 + 1_000)
-    expect(res.cacheStatus).toMatch(/^fwd=request; fwd-status=200; stored/)
+    expect(status(res)).toMatch(/^fwd=request; fwd-status=200; stored/)
     expect(asked[1]).toMatchObject({ fresh: true })
   })
 
@@ -184,7 +195,7 @@ describe('the page service', () => {
     const QUERY = query()
     const { deps, asked, settle } = service(['ok'], failingKv('both'))
     const first = await getPage(deps, QUERY, PLAIN, T0)
-    expect(first.cacheStatus).toBe('fwd=uri-miss; fwd-status=200; detail=cache-unavailable; ttl=60')
+    expect(status(first)).toBe('fwd=uri-miss; fwd-status=200; detail=cache-unavailable; ttl=60')
     await settle()
     await getPage(deps, QUERY, PLAIN, T0 + 1_000)
     expect(asked).toHaveLength(2)

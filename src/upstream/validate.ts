@@ -1,5 +1,56 @@
 import { AFTER_PATTERN } from './query'
-import type { GroupList } from './schemas'
+import { type KeyPieces, pageQuotesKey } from './redact'
+import { type GroupList, GroupListSchema } from './schemas'
+
+/**
+ * The most of an upstream body the gateway reads: a page of 1,000 groups is about 200 KB, so
+ * anything past this is not a page, and reading it would only spend the isolate's memory.
+ */
+export const MAX_BODY_BYTES = 4 * 1024 * 1024
+
+/** A body as text, or null (and the rest of the body abandoned) once it passes `MAX_BODY_BYTES`. */
+export async function readCapped(res: Response): Promise<string | null> {
+  if (Number(res.headers.get('content-length')) > MAX_BODY_BYTES) {
+    await res.body?.cancel()
+    return null
+  }
+  if (!res.body) return ''
+  const reader = res.body.getReader()
+  const decoder = new TextDecoder()
+  let text = ''
+  let bytes = 0
+  for (;;) {
+    const { done, value } = await reader.read()
+    if (done) return text + decoder.decode()
+    bytes += value.byteLength
+    if (bytes > MAX_BODY_BYTES) {
+      await reader.cancel()
+      return null
+    }
+    text += decoder.decode(value, { stream: true })
+  }
+}
+
+/**
+ * Why a 200's body is not a page the gateway may serve and store, or null if it is: not JSON, not
+ * a GroupList, inconsistent, or quoting the admin key. Nothing the upstream wrote goes into it.
+ */
+export function invalidPage(text: string, limit: number, pieces: KeyPieces): string | null {
+  let json: unknown
+  try {
+    json = JSON.parse(text)
+  } catch {
+    return 'upstream body is not JSON'
+  }
+  const parsed = GroupListSchema.safeParse(json)
+  if (!parsed.success) {
+    const where = parsed.error.issues[0]?.path.join('.') || '(root)'
+    return `upstream page failed the GroupList schema at ${where}`
+  }
+  const inconsistency = pageInconsistency(text, json, parsed.data, limit)
+  if (inconsistency) return `upstream page is inconsistent: ${inconsistency}`
+  return pageQuotesKey(text, pieces) ? 'upstream page quotes the admin key' : null
+}
 
 /**
  * Why a page that passed the schema still contradicts itself, or null if it does not. A stored
@@ -8,7 +59,7 @@ import type { GroupList } from './schemas'
  * dropped anything; `text` the bytes the caller would get. Nothing the upstream wrote goes into the
  * reason: it is logged.
  */
-export function pageInconsistency(
+function pageInconsistency(
   text: string,
   json: unknown,
   page: GroupList,

@@ -1,9 +1,13 @@
 import { readConfig } from '../config'
 import { log } from '../log'
-import { popularPages } from '../pages/demand'
-import { type PageState, pageDeps } from '../pages/deps'
-import { refreshAhead } from '../pages/service'
+import { fetchRequest, type PageDeps } from '../pages/deps'
+import { servedForSeconds } from '../pages/freshness'
+import { cacheKey } from '../pages/page'
+import { keep, readPage } from '../pages/store'
+import { isQueryRefusal } from '../upstream/client'
 import type { PageQuery } from '../upstream/query'
+import { popularPages } from './demand'
+import { type PagesState, pageDeps } from './page-deps'
 
 /** The cron's period (wrangler.toml `[triggers]`): a page is refreshed if it would go cold sooner. */
 export const PREWARM_PERIOD_MS = 60_000
@@ -38,7 +42,7 @@ export interface DemandSource {
  */
 export async function runPrewarm(
   env: Env,
-  state: PageState,
+  state: PagesState,
   waitUntil: (promise: Promise<unknown>) => void,
   demand: DemandSource = popularPages(env),
 ): Promise<PrewarmReport | null> {
@@ -74,7 +78,7 @@ export async function runPrewarm(
       continue
     }
     // Each page stamped when it is fetched, not when the run began.
-    const outcome = await refreshAhead(deps, query, generation, state.now(), 2 * PREWARM_PERIOD_MS)
+    const outcome = await refreshAhead(deps, query, generation, state.now())
     if (outcome.done === 'fresh-enough') report.skipped['fresh-enough']++
     else report.upstreamCalls += outcome.upstreamCalls
     if (outcome.done === 'refreshed') report.refreshed++
@@ -104,4 +108,40 @@ async function forget(demand: DemandSource, query: PageQuery, now: number, reque
   } catch (err) {
     log('warn', 'prewarm_refusal_not_recorded', { requestId, error: String(err) })
   }
+}
+
+/** What pre-warming one page did: `refused` is the upstream's answer about the query itself. */
+type AheadOutcome =
+  | { done: 'refreshed'; upstreamCalls: number }
+  | { done: 'fresh-enough' }
+  | { done: 'refused' | 'failed'; status: number; upstreamCalls: number }
+
+/**
+ * Refreshes a page that would leave stale-while-revalidate within two cron periods: through the
+ * same source as a request (one upstream call however many ask, one attempt), kept in KV marked
+ * as pre-warmed.
+ */
+async function refreshAhead(
+  deps: PageDeps,
+  query: PageQuery,
+  generation: string,
+  now: number,
+): Promise<AheadOutcome> {
+  const key = cacheKey(generation, query)
+  const cached = await readPage(deps.kv, key, deps.requestId)
+  const servedUntil = (cached?.storedAt ?? 0) + servedForSeconds(deps.settings.freshness) * 1000
+  if (servedUntil - now > 2 * PREWARM_PERIOD_MS) return { done: 'fresh-enough' }
+  const result = await deps.source.fetchPage(key, {
+    ...fetchRequest(deps, query, now, true),
+    seenStoredAt: cached?.storedAt ?? null,
+    fresh: false,
+    prewarm: true,
+  })
+  const upstreamCalls = result.trace?.attempts ?? 0
+  if (!result.ok) {
+    const { status } = result.error
+    return { done: isQueryRefusal(status) ? 'refused' : 'failed', status, upstreamCalls }
+  }
+  await keep(deps, key, result.page, result.leader)
+  return { done: 'refreshed', upstreamCalls }
 }

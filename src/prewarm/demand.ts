@@ -1,3 +1,5 @@
+import { log } from '../log'
+import { pageId } from '../pages/page'
 import type { PageQuery } from '../upstream/query'
 
 /** One partner's demand for one page: how many requests asked for it, decayed over time. */
@@ -26,22 +28,9 @@ const TRAILING_SEND_MAX_MS = 20_000
 /** A request this long after the trailing send was armed carries it on, so steady traffic never sends early. */
 const HANDOFF_MS = 5_000
 
-/** A page's identity across generations. */
-export function pageId(q: PageQuery): string {
-  return `${q.order}:${q.limit}:${q.after ?? ''}`
-}
-
-/** Where an isolate sends its counts: the `PopularPages` Durable Object, in production. */
-export interface DemandSink {
-  record(demand: Demand[], now: number): Promise<void>
-}
-
-/** The name of the one `PopularPages` object. */
-export const POPULAR_PAGES_NAME = 'popular'
-
-/** The `PopularPages` object as a sink and as the cron's source. */
+/** The one `PopularPages` object: where isolates send their counts, and the cron reads them. */
 export function popularPages(env: Pick<Env, 'POPULAR_PAGES'>) {
-  return env.POPULAR_PAGES.get(env.POPULAR_PAGES.idFromName(POPULAR_PAGES_NAME))
+  return env.POPULAR_PAGES.get(env.POPULAR_PAGES.idFromName('popular'))
 }
 
 /** The send armed for a quiet spell; inert once a later request has armed its own. */

@@ -43,3 +43,32 @@ export function relayedRetryHint(headers: Headers, now = Date.now()): RetryHint 
     ms: sentMs(headers) === null ? null : ms,
   }
 }
+
+const RETRYABLE_STATUSES = new Set([408, 409, 429])
+const MAX_BACKOFF_MS = 8_000
+/** A server's own retry hint is waited on only up to this; a longer one ends the retries. */
+const MAX_HONORED_HINT_MS = 60_000
+
+/**
+ * Whether a failed attempt is worth another, as the official SDK decides: the upstream's
+ * `x-should-retry` first, then network errors and timeouts (no status), 408, 409, 429 and 5xx.
+ */
+export function shouldRetry(status: number | null, header: string | null = null): boolean {
+  if (header === 'true' || header === 'false') return header === 'true'
+  return status === null || RETRYABLE_STATUSES.has(status) || status >= 500
+}
+
+/**
+ * The wait before the retry that follows attempt `attempt` (0 for the first): the server's hint
+ * if it gave one (null past a minute: no plan to wait on), else a backoff doubling from `baseMs`
+ * up to 8 s, less up to 25 % jitter (`random` in [0, 1)).
+ */
+export function retryDelay(
+  attempt: number,
+  baseMs: number,
+  hintMs: number | null,
+  random = Math.random(),
+): number | null {
+  if (hintMs !== null) return hintMs > MAX_HONORED_HINT_MS ? null : hintMs
+  return Math.round(Math.min(baseMs * 2 ** attempt, MAX_BACKOFF_MS) * (1 - random * 0.25))
+}

@@ -1,7 +1,8 @@
 import { DurableObject } from 'cloudflare:workers'
 import { setLogVersion } from '../log'
+import { pageId } from '../pages/page'
 import type { PageQuery } from '../upstream/query'
-import { type Demand, MAX_TRACKED, pageId } from './demand'
+import { type Demand, MAX_TRACKED } from './demand'
 
 /** How fast old demand fades: a request an hour ago counts half as much as one now. */
 export const DEMAND_HALF_LIFE_MS = 60 * 60 * 1000
