@@ -1,10 +1,11 @@
 // `npm run lint:deps`: the import rules of src/. Data flows one way, and so do imports:
 //   index.ts, app.ts (wiring)
 //   -> groups/, ops/ (route families)
+//   -> prewarm/ (demand counts, the pre-warm cron, the page service's wiring)
 //   -> http/ (HTTP concerns), partners/ (keys, limits), config.ts
 //   -> pages/ (the page cache, as a Hono-free service)
 //   -> upstream/ (the Admin API client and its shapes)
-//   -> errors.ts, log.ts (leaves)
+//   -> errors.ts, log.ts, encoding.ts (leaves)
 // Type-only imports count too: a type lives with the concept it describes.
 /** @type {import('dependency-cruiser').IConfiguration} */
 module.exports = {
@@ -19,22 +20,25 @@ module.exports = {
     {
       name: 'leaves-import-nothing',
       severity: 'error',
-      comment: 'errors.ts and log.ts sit below everything else.',
-      from: { path: '^src/(errors|log)\\.ts$' },
-      to: { path: '^src/', pathNot: '^src/(errors|log)\\.ts$' },
+      comment: 'errors.ts, log.ts and encoding.ts sit below everything else.',
+      from: { path: '^src/(errors|log|encoding)\\.ts$' },
+      to: { path: '^src/', pathNot: '^src/(errors|log|encoding)\\.ts$' },
     },
     {
       name: 'upstream-is-the-bottom',
       severity: 'error',
       from: { path: '^src/upstream/' },
-      to: { path: '^src/', pathNot: '^src/(upstream/|errors\\.ts$|log\\.ts$)' },
+      to: { path: '^src/', pathNot: '^src/(upstream/|errors\\.ts$|log\\.ts$|encoding\\.ts$)' },
     },
     {
       name: 'pages-see-only-upstream',
       severity: 'error',
       comment: 'The page cache is a service: no HTTP layer, no partners, no config parsing.',
       from: { path: '^src/pages/' },
-      to: { path: '^src/', pathNot: '^src/(pages/|upstream/|errors\\.ts$|log\\.ts$)' },
+      to: {
+        path: '^src/',
+        pathNot: '^src/(pages/|upstream/|errors\\.ts$|log\\.ts$|encoding\\.ts$)',
+      },
     },
     {
       name: 'pages-never-see-hono',
@@ -47,14 +51,14 @@ module.exports = {
       name: 'partners-and-http-stay-below-routes',
       severity: 'error',
       from: { path: '^src/(partners|http)/|^src/config\\.ts$' },
-      to: { path: '^src/(groups|ops)/|^src/(app|index)\\.ts$' },
+      to: { path: '^src/(groups|ops|prewarm)/|^src/(app|index)\\.ts$' },
     },
     {
       name: 'partners-and-http-are-independent',
       severity: 'error',
-      comment: 'Each uses its own folder and the layers below the page cache, not the other.',
+      comment: 'Each uses its own folder and the layers below, not the other.',
       from: { path: '^src/(partners|http)/' },
-      to: { path: '^src/(partners/|http/|pages/|config\\.ts$)', pathNot: '^src/$1/' },
+      to: { path: '^src/(partners|http)/', pathNot: '^src/$1/' },
     },
     {
       name: 'route-families-stay-apart',
@@ -62,6 +66,13 @@ module.exports = {
       comment: 'groups/ and ops/ do not import each other, nor the wiring above them.',
       from: { path: '^src/(groups|ops)/' },
       to: { path: '^src/(app|index)\\.ts$' },
+    },
+    {
+      name: 'prewarm-below-routes',
+      severity: 'error',
+      comment: 'Pre-warm serves the route families and the cron, and sees only what is below it.',
+      from: { path: '^src/prewarm/' },
+      to: { path: '^src/(groups|ops|http|partners)/|^src/(app|index)\\.ts$' },
     },
     {
       name: 'groups-not-ops',

@@ -109,15 +109,18 @@ export const VarsSchema = z.object({
     } satisfies VarDoc),
 })
 
+declare global {
+  /** The vars, all optional: `wrangler.toml` sets only what differs from the defaults. */
+  interface Env extends Partial<Record<keyof typeof VarsSchema.shape, string>> {}
+}
+
 /** Every var at its default: what a worker with no `[vars]` runs with. */
 export function defaultVars(): z.output<typeof VarsSchema> {
   return VarsSchema.parse({})
 }
 
-/** The worker's settings: the page service's, and the browser origins allowed. */
-export interface Config extends PageSettings {
-  corsOrigins: ReadonlySet<string>
-}
+/** The worker's settings. `CORS_ALLOWED_ORIGINS` is read apart (http/cors.ts): it applies to every route. */
+export type Config = PageSettings
 
 const configs = new WeakMap<object, Config>()
 
@@ -158,6 +161,5 @@ function parse(env: Record<string, string | undefined>): Config {
     },
     prewarm: { maxPages: v.PREWARM_MAX_PAGES, flushMs: v.PREWARM_FLUSH_SECONDS * 1000 },
     memory: { maxEntries: v.MEMORY_CACHE_MAX_ENTRIES, maxBytes: v.MEMORY_CACHE_MAX_BYTES },
-    corsOrigins: v.CORS_ALLOWED_ORIGINS,
   }
 }

@@ -1,239 +1,188 @@
 import { errorText, type LogLevel } from './log'
 
-type ErrorType = 'invalid_request_error' | 'rate_limit_error' | 'server_error'
 type Status = 400 | 401 | 404 | 405 | 422 | 429 | 500 | 502 | 503 | 504
 
 export interface ErrorSpec {
   status: Status
-  type: ErrorType
-  /** The wire `code`; null for none, or for the upstream's own where `relayed`. */
+  type: 'invalid_request_error' | 'rate_limit_error' | 'server_error'
+  /** The wire `code` (null: none, or the upstream's own when `relayed`). */
   code: string | null
-  /** The default message (the contract's example). */
+  /** The default message, and the contract's example. */
   message: string
-  /** `x-should-retry`, which the official SDK obeys before its own rules; null: not sent. */
+  /** `x-should-retry`, which the official SDK obeys before its own rules (null: not sent). */
   shouldRetry: boolean | null
-  /** `Retry-After`: always 1 s, a wait the thrower computes ('computed'), or none. */
+  /** `Retry-After`: 1 s, a wait the thrower computes, or none. */
   retryAfter: 1 | 'computed' | null
-  /** When a client gets it, for the contract and the README. */
+  /** When a client gets it: for the contract and the README. */
   when: string
-  /** The upstream's own type, code, param and message (scrubbed), where they are safe. */
+  /** The upstream's own type, code, param and message, where they quote no secret. */
   relayed?: true
   /** The example's `param`. */
   param?: string
-  /** Not a List groups answer: left out of that route's contract. */
+  /** Not an answer of the List groups route: left out of its contract. */
   offRoute?: true
   headers?: Record<string, string>
   level?: LogLevel
 }
 
-const spec = <T extends Record<string, ErrorSpec>>(catalogue: T) => catalogue
+type Extra = Partial<ErrorSpec>
+const client = (status: Status, when: string, message: string, extra?: Extra) =>
+  spec(status, 'invalid_request_error', false, null, when, message, extra)
+const limited = (when: string, message: string, extra?: Extra) =>
+  spec(429, 'rate_limit_error', true, 'computed', when, message, {
+    code: 'rate_limit_exceeded',
+    ...extra,
+  })
+const server = (status: Status, when: string, message: string, extra?: Extra) =>
+  spec(status, 'server_error', true, 1, when, message, extra)
+const fatal = (status: Status, when: string, message: string, extra?: Extra) =>
+  spec(status, 'server_error', false, null, when, message, extra)
 
-const RETRY_SOON = { shouldRetry: true, retryAfter: 1 } as const
-const FINAL = { shouldRetry: false, retryAfter: null } as const
-const UPSTREAM_FAILED = 'The upstream API failed to answer. Please retry.'
-const PARTNER_REALM = 'Bearer realm="groups-gateway"'
+function spec(
+  status: Status,
+  type: ErrorSpec['type'],
+  shouldRetry: boolean | null,
+  retryAfter: ErrorSpec['retryAfter'],
+  when: string,
+  message: string,
+  extra: Extra = {},
+): Omit<ErrorSpec, 'code'> & { code?: string | null } {
+  return { status, type, shouldRetry, retryAfter, when, message, ...extra }
+}
+
+const MISCONFIGURED = 'The gateway is not configured correctly. Please contact its operators.'
 
 /**
- * Every error the gateway answers, said once: the code builds them from here, and the contract's
- * error responses and the README's table are generated from it (`npm run docs:tables`).
+ * Every error the gateway answers, said once. An entry's `code` is its name unless it says
+ * otherwise. The code builds errors from here; the contract's error responses and the README's
+ * table are generated from it (`npm run docs:tables`).
  */
-export const ERRORS = spec({
-  invalid_parameter: {
-    status: 400,
-    type: 'invalid_request_error',
-    code: null,
-    message:
-      'Invalid \'limit\': expected an integer from 0 to 1000, written with decimal digits only, but got "1e3".',
-    when: 'A query parameter is invalid or repeated; `param` names it.',
-    param: 'limit',
-    ...FINAL,
-  },
-  upstream_bad_request: {
-    status: 400,
-    type: 'invalid_request_error',
-    code: null,
-    relayed: true,
-    message: 'The upstream API rejected the request (status 400).',
-    when: 'The upstream refused the query.',
-    ...FINAL,
-  },
-  invalid_api_key: {
-    status: 401,
-    type: 'invalid_request_error',
-    code: 'invalid_api_key',
-    message:
-      "Missing or invalid partner key. Send your key as 'Authorization: Bearer <key>'; ask the gateway's operators for one.",
-    when: 'The partner key is missing, malformed, unknown, revoked or disabled.',
-    headers: { 'WWW-Authenticate': PARTNER_REALM },
-    ...FINAL,
-  },
-  invalid_operator_key: {
-    status: 401,
-    type: 'invalid_request_error',
-    code: 'invalid_api_key',
-    message: 'Missing or invalid operator key.',
-    when: 'The operator key of `POST /admin/cache/purge` is missing or wrong.',
-    headers: { 'WWW-Authenticate': 'Bearer realm="groups-gateway-operator"' },
-    offRoute: true,
-    ...FINAL,
-  },
-  unknown_url: {
-    status: 404,
-    type: 'invalid_request_error',
-    code: 'unknown_url',
-    message: 'Invalid URL (GET /nowhere)',
-    when: 'No such path.',
-    offRoute: true,
-    ...FINAL,
-  },
-  upstream_not_found: {
-    status: 404,
-    type: 'invalid_request_error',
-    code: null,
-    relayed: true,
-    message: "No group found with id 'group_01J1F8ABCDXYZ'.",
-    when: 'The upstream did not find what the query refers to, e.g. an unknown `after`.',
-    param: 'after',
-    ...FINAL,
-  },
-  method_not_allowed: {
-    status: 405,
-    type: 'invalid_request_error',
-    code: 'method_not_allowed',
-    message: 'Method POST is not allowed on /v1/organization/groups; use GET or HEAD.',
-    when: 'The path exists for other methods (listed in `Allow`).',
-    offRoute: true,
-    ...FINAL,
-  },
-  upstream_unprocessable: {
-    status: 422,
-    type: 'invalid_request_error',
-    code: null,
-    relayed: true,
-    message: 'The upstream could not process this query.',
-    when: 'The upstream could not process the query.',
-    ...FINAL,
-  },
-  partner_rate_limited: {
-    status: 429,
-    type: 'rate_limit_error',
-    code: 'rate_limit_exceeded',
-    message:
-      "Rate limit reached for partner 'acme' (about 600 requests per 60 s, counted per Cloudflare location). Please retry after about 7 seconds.",
-    when: 'The partner\u2019s rate limit is reached; `Retry-After` is the window\u2019s end.',
-    shouldRetry: true,
-    retryAfter: 'computed',
-  },
-  auth_failures_limited: {
-    status: 429,
-    type: 'rate_limit_error',
-    code: 'rate_limit_exceeded',
-    message:
-      'Too many requests with a missing or invalid partner key from this address. Please retry after 42 seconds.',
-    when: 'Too many refused keys came from this address; `Retry-After` is the window\u2019s end.',
-    shouldRetry: true,
-    retryAfter: 'computed',
-  },
-  upstream_rate_limited: {
-    status: 429,
-    type: 'rate_limit_error',
-    code: 'rate_limit_exceeded',
-    message: 'The upstream API is rate limiting the gateway. Please retry after 2 seconds.',
-    when: 'The upstream is rate limiting the gateway; `Retry-After` is its hint, and `retry-after-ms` too when it sent one.',
-    shouldRetry: true,
-    retryAfter: 'computed',
+const CATALOGUE = {
+  invalid_parameter: client(
+    400,
+    'A query parameter is invalid or repeated; `param` names it.',
+    'Invalid \'limit\': expected an integer from 0 to 1000, written with decimal digits only, but got "1e3".',
+    { code: null, param: 'limit' },
+  ),
+  upstream_bad_request: client(
+    400,
+    'The upstream refused the query.',
+    'The upstream API rejected the request (status 400).',
+    { code: null, relayed: true },
+  ),
+  invalid_api_key: client(
+    401,
+    'The partner key is missing, malformed, unknown, revoked or disabled.',
+    "Missing or invalid partner key. Send your key as 'Authorization: Bearer <key>'; ask the gateway's operators for one.",
+    { headers: { 'WWW-Authenticate': 'Bearer realm="groups-gateway"' } },
+  ),
+  invalid_operator_key: client(
+    401,
+    'The operator key of `POST /admin/cache/purge` is missing or wrong.',
+    'Missing or invalid operator key.',
+    {
+      code: 'invalid_api_key',
+      headers: { 'WWW-Authenticate': 'Bearer realm="groups-gateway-operator"' },
+      offRoute: true,
+    },
+  ),
+  unknown_url: client(404, 'No such path.', 'Invalid URL (GET /nowhere)', { offRoute: true }),
+  upstream_not_found: client(
+    404,
+    'The upstream did not find what the query refers to, e.g. an unknown `after`.',
+    "No group found with id 'group_01J1F8ABCDXYZ'.",
+    { code: null, relayed: true, param: 'after' },
+  ),
+  method_not_allowed: client(
+    405,
+    'The path exists for other methods (listed in `Allow`).',
+    'Method POST is not allowed on /v1/organization/groups; use GET or HEAD.',
+    { offRoute: true },
+  ),
+  upstream_unprocessable: client(
+    422,
+    'The upstream could not process the query.',
+    'The upstream could not process this query.',
+    { code: null, relayed: true },
+  ),
+  partner_rate_limited: limited(
+    'The partner\u2019s rate limit is reached.',
+    "Rate limit reached for partner 'acme' (about 600 requests per 60 s, counted per Cloudflare location). Please retry after about 7 seconds.",
+  ),
+  auth_failures_limited: limited(
+    'Too many refused keys came from this address.',
+    'Too many requests with a missing or invalid partner key from this address. Please retry after 42 seconds.',
+  ),
+  upstream_rate_limited: limited(
+    'The upstream is rate limiting the gateway (`retry-after-ms` too, if it sent one).',
+    'The upstream API is rate limiting the gateway. Please retry after 2 seconds.',
     // The upstream's quota is the gateway's, not the partner's: operators should see it.
-    level: 'warn',
-  },
-  gateway_misconfigured: {
-    status: 500,
-    type: 'server_error',
+    { level: 'warn' },
+  ),
+  gateway_misconfigured: fatal(
+    500,
+    'A secret is missing or a var malformed; details only in the log.',
+    MISCONFIGURED,
+  ),
+  internal_error: spec(
+    500,
+    'server_error',
+    null,
+    null,
+    'The gateway hit an unexpected error.',
+    'The gateway hit an unexpected error. Please retry; if it persists, contact its operators.',
+    { code: null },
+  ),
+  upstream_error: server(
+    502,
+    'The upstream failed and no stale page could stand in.',
+    'The upstream API failed to answer. Please retry.',
+  ),
+  upstream_unreachable: server(
+    502,
+    'The upstream could not be reached.',
+    'The gateway could not reach the upstream API. Please retry.',
+  ),
+  upstream_invalid_response: server(
+    502,
+    'The upstream returned a page that fails its schema or contradicts itself.',
+    'The upstream API returned a response the gateway could not validate. Please retry.',
+  ),
+  upstream_auth_failed: fatal(
+    502,
+    'The upstream refused the admin key: only an operator can fix it.',
+    'The gateway could not authenticate with the upstream API. Please contact its operators.',
+  ),
+  auth_unavailable: server(
+    503,
+    'Partner keys cannot be checked right now (KV unreadable).',
+    'The gateway cannot check partner keys right now. Please retry.',
+  ),
+  unhealthy: fatal(503, '`/healthz` only: the gateway is misconfigured.', MISCONFIGURED, {
     code: 'gateway_misconfigured',
-    message: 'The gateway is not configured correctly. Please contact its operators.',
-    when: 'A secret is missing or a var malformed; details only in the log.',
-    ...FINAL,
-  },
-  internal_error: {
-    status: 500,
-    type: 'server_error',
-    code: null,
-    message:
-      'The gateway hit an unexpected error. Please retry; if it persists, contact its operators.',
-    when: 'The gateway hit an unexpected error.',
-    shouldRetry: null,
-    retryAfter: null,
-  },
-  upstream_error: {
-    status: 502,
-    type: 'server_error',
-    code: 'upstream_error',
-    message: UPSTREAM_FAILED,
-    when: 'The upstream failed and no stale page could stand in.',
-    ...RETRY_SOON,
-  },
-  upstream_unreachable: {
-    status: 502,
-    type: 'server_error',
-    code: 'upstream_unreachable',
-    message: 'The gateway could not reach the upstream API. Please retry.',
-    when: 'The upstream could not be reached.',
-    ...RETRY_SOON,
-  },
-  upstream_invalid_response: {
-    status: 502,
-    type: 'server_error',
-    code: 'upstream_invalid_response',
-    message: 'The upstream API returned a response the gateway could not validate. Please retry.',
-    when: 'The upstream returned a page that fails its schema or contradicts itself.',
-    ...RETRY_SOON,
-  },
-  upstream_auth_failed: {
-    status: 502,
-    type: 'server_error',
-    code: 'upstream_auth_failed',
-    message:
-      'The gateway could not authenticate with the upstream API. Please contact its operators.',
-    when: 'The upstream refused the admin key: only an operator can fix it.',
-    ...FINAL,
-  },
-  auth_unavailable: {
-    status: 503,
-    type: 'server_error',
-    code: 'auth_unavailable',
-    message: 'The gateway cannot check partner keys right now. Please retry.',
-    when: 'Partner keys cannot be checked right now (KV unreadable).',
-    ...RETRY_SOON,
-  },
-  unhealthy: {
-    status: 503,
-    type: 'server_error',
-    code: 'gateway_misconfigured',
-    message: 'The gateway is not configured correctly. Please contact its operators.',
-    when: '`/healthz` only: the gateway is misconfigured.',
     offRoute: true,
-    ...FINAL,
-  },
-  upstream_timeout: {
-    status: 504,
-    type: 'server_error',
-    code: 'upstream_timeout',
-    message: 'The upstream API did not answer in time. Please retry.',
-    when: 'The upstream did not answer in time.',
-    ...RETRY_SOON,
-  },
-  not_cached: {
-    status: 504,
-    type: 'invalid_request_error',
-    code: 'not_cached',
-    message:
-      'This page is not in the gateway\u2019s cache, and the request asked for only-if-cached.',
-    when: 'The request asked for `only-if-cached` and the cache cannot answer it.',
-    level: 'info',
-    ...FINAL,
-  },
-})
+  }),
+  upstream_timeout: server(
+    504,
+    'The upstream did not answer in time.',
+    'The upstream API did not answer in time. Please retry.',
+  ),
+  not_cached: client(
+    504,
+    'The request asked for `only-if-cached` and the cache cannot answer it.',
+    'This page is not in the gateway\u2019s cache, and the request asked for only-if-cached.',
+    { level: 'info' },
+  ),
+}
 
-export type ErrorName = keyof typeof ERRORS
+export type ErrorName = keyof typeof CATALOGUE
+
+export const ERRORS = Object.fromEntries(
+  Object.entries(CATALOGUE).map(([name, e]) => [
+    name,
+    { ...e, code: e.code === undefined ? name : e.code },
+  ]),
+) as Record<ErrorName, ErrorSpec>
 
 export interface ErrorBody {
   error: { message: string; type: string; param: string | null; code: string | null }
@@ -277,7 +226,7 @@ export class AppError extends Error {
     readonly kind: ErrorName,
     init: ErrorInit = {},
   ) {
-    const s: ErrorSpec = ERRORS[kind]
+    const s = ERRORS[kind]
     const message = init.message ?? s.message
     super(message, { cause: init.cause })
     this.name = 'AppError'
@@ -298,13 +247,9 @@ export class AppError extends Error {
     this.level = s.level
   }
 
-  /** The same error with other headers or another operator-only detail. */
-  with(extra: { headers?: Record<string, string>; detail?: string }): AppError {
-    return AppError.from({
-      ...this.toJSON(),
-      headers: { ...this.headers, ...extra.headers },
-      detail: extra.detail ?? this.detail,
-    })
+  /** The same error with more headers, or another operator-only detail. */
+  with({ headers, detail = this.detail }: { headers?: Record<string, string>; detail?: string }) {
+    return AppError.from({ ...this.toJSON(), headers: { ...this.headers, ...headers }, detail })
   }
 
   toJSON(): SerializedError {
@@ -314,13 +259,7 @@ export class AppError extends Error {
 
   static from(e: SerializedError): AppError {
     const { message, param, type, code } = e.body.error
-    return new AppError(e.name, {
-      message,
-      param,
-      type,
-      code,
-      headers: e.headers,
-      detail: e.detail,
-    })
+    const { headers, detail } = e
+    return new AppError(e.name, { message, param, type, code, headers, detail })
   }
 }

@@ -1,5 +1,6 @@
 import type { MiddlewareHandler } from 'hono'
 import { cors } from 'hono/cors'
+import { VarsSchema } from '../config'
 
 /**
  * What a browser client may read: the cache and rate-limit fields, and what the official `openai`
@@ -49,14 +50,13 @@ const ALLOWED_HEADERS = [
  * list gets none either: origins are matched exactly, never reflected.
  */
 export function corsFromAllowlist(): MiddlewareHandler<{ Bindings: Env }> {
-  let parsed: { raw: string; allowed: Set<string> } | undefined
+  let parsed: { raw: string; allowed: ReadonlySet<string> } | undefined
   const handlers = new Map<string, MiddlewareHandler>()
   return async function corsMiddleware(c, next) {
     const raw = c.env.CORS_ALLOWED_ORIGINS ?? ''
     if (raw.trim() === '') return next()
     if (parsed?.raw !== raw) {
-      const origins = raw.split(',').map((o) => o.trim())
-      parsed = { raw, allowed: new Set(origins.filter(Boolean)) }
+      parsed = { raw, allowed: VarsSchema.shape.CORS_ALLOWED_ORIGINS.parse(raw) }
       handlers.clear()
     }
     const origin = c.req.header('origin')

@@ -2,108 +2,105 @@ import { env } from 'cloudflare:workers'
 import { describe, expect, it } from 'vitest'
 import committed from '../../openapi/openapi.json'
 import readme from '../../README.md?raw'
+import { withTables } from '../../scripts/tables'
+import { ERRORS, type ErrorName } from '../../src/errors'
 import { call, upstream } from '../helpers'
 
 const PATH = '/v1/organization/groups?limit=3'
-
-/** The README's "Retry hints" table: status, code, x-should-retry, Retry-After, retry-after-ms. */
-const rows = (() => {
-  const section = readme.slice(
-    readme.indexOf('### Retry hints'),
-    readme.indexOf('## Cache semantics'),
-  )
-  return section
-    .split('\n')
-    .filter((l) => /^\| \d{3} \|/.test(l))
-    .map((l) => {
-      const [status, code, shouldRetry, retryAfter, retryAfterMs] = l
-        .split('|')
-        .slice(1, -1)
-        .map((c) => c.trim())
-      return { status: Number(status), code: code as string, shouldRetry, retryAfter, retryAfterMs }
-    })
-})()
 
 const refusing: RateLimit = { limit: async () => ({ success: false }) }
 const failingPartners = new Proxy(env.PARTNERS, {
   get: (t, p) =>
     p === 'get' ? () => Promise.reject(new Error('KV GET failed')) : Reflect.get(t, p),
 })
-
-/** A request that gets each row's answer, keyed by the row's status and the start of its code. */
-const SCENARIOS: Record<string, () => Promise<Response>> = {
-  '400 `null`': () => call('/v1/organization/groups?limit=abc'),
-  '401 `invalid_api_key`': () => call(PATH, { key: null }),
-  '404 `unknown_url`': () => call('/nowhere'),
-  '405 `method_not_allowed`': () => call(PATH, { init: { method: 'POST' } }),
-  '422 the': () => {
-    upstream.sim.fetch = async () =>
-      Response.json(
-        { error: { message: 'no', type: 'invalid_request_error', param: 'limit', code: null } },
-        { status: 422 },
-      )
-    return call(PATH)
-  },
-  '429 `rate_limit_exceeded` (the partner': () =>
-    call(PATH, { env: { ...env, RATE_LIMIT_STANDARD: refusing } }),
-  '429 `rate_limit_exceeded` (the upstream': () => {
-    upstream.sim.setFault({ kind: 'rate_limit', retryAfterMs: '1500' })
-    return call(PATH)
-  },
-  '500 `gateway_misconfigured`': () => call(PATH, { env: { ...env, OPENAI_ADMIN_KEY: '' } }),
-  '502 `upstream_error`,': () => {
-    upstream.sim.setFault({ kind: 'status', status: 500 })
-    return call(PATH)
-  },
-  '502 `upstream_auth_failed`': () => {
-    upstream.sim.setFault({ kind: 'unauthorized' })
-    return call(PATH)
-  },
-  '503 `auth_unavailable`': () => call(PATH, { env: { ...env, PARTNERS: failingPartners } }),
-  '503 `gateway_misconfigured`': () =>
-    call('/healthz', { key: null, env: { ...env, OPENAI_ADMIN_KEY: '' } }),
-  '504 `upstream_timeout`': () => {
-    upstream.sim.setFault({ kind: 'hang' })
-    return call(PATH, { env: { ...env, UPSTREAM_TIMEOUT_MS: '50' } })
-  },
-  '504 `not_cached`': () =>
-    call(PATH, { init: { headers: { 'cache-control': 'only-if-cached' } } }),
+const upstreamAnswers = (status: number) => {
+  upstream.sim.fetch = async () =>
+    Response.json(
+      { error: { message: 'no', type: 'invalid_request_error', param: 'limit', code: null } },
+      { status },
+    )
+  return call(PATH)
+}
+const fault = (f: Parameters<typeof upstream.sim.setFault>[0], options = {}) => {
+  upstream.sim.setFault(f)
+  return call(PATH, options)
 }
 
-const scenarioFor = (row: (typeof rows)[number]) =>
-  Object.entries(SCENARIOS).find(([k]) => `${row.status} ${row.code}`.startsWith(k))?.[1]
+const OPERATOR_KEY = 'the-operator-key-of-this-test-0123456789'
+const purge = (key: string, bindings: Partial<Record<keyof Env, unknown>> = {}) =>
+  call('/admin/cache/purge', {
+    key,
+    init: { method: 'POST' },
+    env: { ...env, OPERATOR_KEY, ...bindings } as Env,
+  })
 
-describe('retry hints: the README, the contract and the wire agree', () => {
-  it('covers every error status the contract declares', () => {
-    expect(rows.length).toBeGreaterThanOrEqual(14)
+/** A request that gets each catalogue entry's answer, on the wire. */
+const SCENARIOS: Record<ErrorName, () => Promise<Response>> = {
+  invalid_parameter: () => call('/v1/organization/groups?limit=abc'),
+  upstream_bad_request: () => upstreamAnswers(400),
+  invalid_api_key: () => call(PATH, { key: null }),
+  invalid_operator_key: () => purge('wrong'),
+  unknown_url: () => call('/nowhere'),
+  upstream_not_found: () => upstreamAnswers(404),
+  method_not_allowed: () => call(PATH, { init: { method: 'POST' } }),
+  upstream_unprocessable: () => upstreamAnswers(422),
+  partner_rate_limited: () => call(PATH, { env: { ...env, RATE_LIMIT_STANDARD: refusing } }),
+  // A wrong operator key counts against the address, as a refused partner key does.
+  auth_failures_limited: () => purge('wrong', { RATE_LIMIT_AUTH_FAILURES: refusing }),
+  upstream_rate_limited: () => fault({ kind: 'rate_limit', retryAfterMs: '1500' }),
+  gateway_misconfigured: () => call(PATH, { env: { ...env, OPENAI_ADMIN_KEY: '' } }),
+  // Something no error of ours covers: purging with no KV binding at all.
+  internal_error: () => purge(OPERATOR_KEY, { GROUPS_CACHE: undefined }),
+  upstream_error: () => fault({ kind: 'status', status: 500 }),
+  upstream_unreachable: () => fault({ kind: 'drop' }),
+  upstream_invalid_response: () => fault({ kind: 'malformed' }),
+  upstream_auth_failed: () => fault({ kind: 'unauthorized' }),
+  auth_unavailable: () => call(PATH, { env: { ...env, PARTNERS: failingPartners } }),
+  unhealthy: () => call('/healthz', { key: null, env: { ...env, OPENAI_ADMIN_KEY: '' } }),
+  upstream_timeout: () => fault({ kind: 'hang' }, { env: { ...env, UPSTREAM_TIMEOUT_MS: '50' } }),
+  not_cached: () => call(PATH, { init: { headers: { 'cache-control': 'only-if-cached' } } }),
+}
+
+describe('errors: the catalogue, the README, the contract and the wire agree', () => {
+  it("the README's var and error tables are what `npm run docs:tables` writes from the code", () => {
+    expect(readme).toBe(withTables(readme))
+  })
+
+  it('the contract declares every error status of the List groups route in the catalogue', () => {
     const declared = Object.keys(committed.paths['/v1/organization/groups'].get.responses)
       .map(Number)
       .filter((s) => s >= 400)
-    for (const status of declared) expect(rows.map((r) => r.status)).toContain(status)
-    for (const row of rows) expect(scenarioFor(row), `${row.status} ${row.code}`).toBeDefined()
+    const onRoute = Object.values(ERRORS).filter((e) => !e.offRoute)
+    expect(declared.sort()).toEqual([...new Set(onRoute.map((e) => e.status))].sort())
   })
 
-  it.each(rows.map((r) => [`${r.status} ${r.code}`, r] as const))('%s', async (_, row) => {
-    const res = await (scenarioFor(row) as () => Promise<Response>)()
-    expect(res.status).toBe(row.status)
-    expect(res.headers.get('x-should-retry')).toBe(row.shouldRetry)
-    const retryAfter = res.headers.get('retry-after')
-    if (row.retryAfter === 'no') expect(retryAfter).toBeNull()
-    else if (row.retryAfter === 'yes') expect(Number(retryAfter)).toBeGreaterThanOrEqual(1)
-    else expect(retryAfter).toBe(row.retryAfter)
-    const ms = res.headers.get('retry-after-ms')
-    if (row.retryAfterMs === 'no') expect(ms).toBeNull()
-    else expect(ms).toBe('1500')
-
-    // The contract declares every header this answer may carry, on the route that gives it.
-    const path = row.code.includes('/healthz') ? '/healthz' : '/v1/organization/groups'
-    if (row.status === 404 || row.status === 405 || path === '/healthz') return
-    const responses = committed.paths[path].get.responses as Record<string, { headers?: object }>
-    const headers = Object.keys(responses[String(row.status)]?.headers ?? {})
-    expect(headers).toContain('x-should-retry')
-    if (row.retryAfter !== 'no') expect(headers).toContain('Retry-After')
-    if (row.retryAfterMs !== 'no') expect(headers).toContain('retry-after-ms')
-  })
+  it.each(Object.keys(ERRORS) as ErrorName[])(
+    '%s: its status, code and retry hints on the wire, and its headers in the contract',
+    async (name) => {
+      const spec = ERRORS[name]
+      const res = await SCENARIOS[name]()
+      expect(res.status).toBe(spec.status)
+      const { error } = (await res.json()) as { error: { code: string | null; type: string } }
+      if (!spec.relayed) expect(error).toMatchObject({ code: spec.code, type: spec.type })
+      const shouldRetry = spec.shouldRetry === null ? null : String(spec.shouldRetry)
+      expect(res.headers.get('x-should-retry')).toBe(shouldRetry)
+      const retryAfter = res.headers.get('retry-after')
+      if (spec.retryAfter === null) expect(retryAfter).toBeNull()
+      else if (spec.retryAfter === 1) expect(retryAfter).toBe('1')
+      else expect(Number(retryAfter)).toBeGreaterThanOrEqual(1)
+      expect(res.headers.get('retry-after-ms')).toBe(
+        name === 'upstream_rate_limited' ? '1500' : null,
+      )
+      if (spec.offRoute) return
+      const responses = committed.paths['/v1/organization/groups'].get.responses as Record<
+        string,
+        { headers?: object }
+      >
+      const headers = Object.keys(responses[String(spec.status)]?.headers ?? {})
+      expect(headers).toContain('x-should-retry')
+      if (spec.retryAfter !== null) expect(headers).toContain('Retry-After')
+    },
+  )
 })
 
 describe('an upstream 429: its retry hints pass on as one wait', () => {
