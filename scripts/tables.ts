@@ -1,6 +1,6 @@
 // The README's generated tables, from the code that defines what they describe: the vars' schema
 // (src/config.ts) and the error catalogue (src/errors.ts). Pure, so the suite can run it in workerd.
-import { type VarDoc, VarsSchema } from '../src/config'
+import { VAR_DESCRIPTIONS, VarsSchema } from '../src/config'
 import { ERRORS } from '../src/errors'
 
 const row = (cells: (string | number)[]) => `| ${cells.join(' | ')} |`
@@ -9,10 +9,9 @@ const code = (text: string | number) => (text === '' ? '(empty)' : `\`${text}\``
 /** Each var: its default, its range if it is a number, and what it does. */
 export function configTable(): string {
   const rows = Object.entries(VarsSchema.shape).map(([name, schema]) => {
-    const doc = schema.meta() as unknown as VarDoc
-    const value =
-      typeof doc.default === 'number' ? doc.default.toLocaleString('en-US') : doc.default
-    return row([code(name), code(value), doc.range ?? '', doc.description])
+    const meta = schema.meta() as { default: string | number; range?: string }
+    const description = VAR_DESCRIPTIONS[name as keyof typeof VAR_DESCRIPTIONS]
+    return row([code(name), code(meta.default), meta.range ?? '', description])
   })
   return [
     row(['Var', 'Default', 'Range', 'What it does']),

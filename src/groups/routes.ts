@@ -3,64 +3,52 @@ import { ERRORS, type ErrorSpec } from '../errors'
 import { ErrorSchema, GROUP_LIST_EXAMPLE, GroupListSchema } from '../upstream/schemas'
 import { LIST_GROUPS_HEADER_PARAMETERS, ListGroupsQuerySchema } from './schemas'
 
+/** A response header as the contract declares it. */
+const header = (description: string, schema: object = { type: 'string' }) => ({
+  description,
+  schema,
+})
+
 const requestIdHeader = {
-  'x-request-id': {
-    description:
-      'Identifies this request in the gateway\u2019s logs; quote it when reporting a problem.',
-    schema: { type: 'string' as const },
-  },
+  'x-request-id': header(
+    'Identifies this request in the gateway\u2019s logs; quote it when reporting a problem.',
+  ),
 }
 
 const rateLimitHeaders = {
-  'RateLimit-Policy': {
-    description:
-      'The partner\u2019s quota (IETF RateLimit header fields), e.g. `"standard";q=600;w=60`: about `q` requests per `w` seconds. Counted per Cloudflare location by the platform\u2019s rate limiting, which is approximate and eventually consistent: not an exact accounting.',
-    schema: { type: 'string' as const },
-  },
-  RateLimit: {
-    description:
-      'Where the partner stands, e.g. `"standard";r=598;t=42`: `r` requests left and `t` seconds until the window resets, both the gateway\u2019s estimate (the platform does not say how its windows align); `t` is never more than one period.',
-    schema: { type: 'string' as const },
-  },
+  'RateLimit-Policy': header(
+    'The partner\u2019s quota (IETF RateLimit header fields), e.g. `"standard";q=600;w=60`: about `q` requests per `w` seconds. Counted per Cloudflare location by the platform\u2019s rate limiting, which is approximate and eventually consistent: not an exact accounting.',
+  ),
+  RateLimit: header(
+    'Where the partner stands, e.g. `"standard";r=598;t=42`: `r` requests left and `t` seconds until the window resets, both the gateway\u2019s estimate (the platform does not say how its windows align); `t` is never more than one period.',
+  ),
 }
 
 const pageCacheHeaders = {
-  'Cache-Status': {
-    description:
-      'What the gateway\u2019s cache did (RFC 9211): `hit`, `fwd=uri-miss`, `fwd=stale`, `fwd=request`, `fwd-status`, `stored`, `collapsed`, `ttl` (seconds of freshness left, negative when stale) and `detail=stale-while-revalidate`, `detail=stale-if-error` or `detail=failure-shared` (an upstream failure of moments ago answered again, without a new call), e.g. `groups-gateway; hit; ttl=42`.',
-    schema: { type: 'string' as const },
-  },
-  'Cache-Control': {
-    description:
-      'Always `private`, with `max-age` the page\u2019s whole freshness lifetime (`CACHE_TTL_SECONDS`); `Age` says how much of it is spent, so what is left is max-age - Age (RFC 9111).',
-    schema: { type: 'string' as const },
-  },
-  Age: {
-    description: 'Seconds since the gateway fetched this page from the upstream.',
-    schema: { type: 'integer' as const, minimum: 0 },
-  },
-  ETag: {
-    description: 'A strong validator of the page\u2019s bytes; send it back as `If-None-Match`.',
-    schema: { type: 'string' as const },
-  },
+  'Cache-Status': header(
+    'What the gateway\u2019s cache did (RFC 9211): `hit`, `fwd=uri-miss`, `fwd=stale`, `fwd=request`, `fwd-status`, `stored`, `collapsed`, `ttl` (seconds of freshness left, negative when stale) and `detail=stale-while-revalidate`, `detail=stale-if-error` or `detail=failure-shared` (an upstream failure of moments ago answered again, without a new call), e.g. `groups-gateway; hit; ttl=42`.',
+  ),
+  'Cache-Control': header(
+    'Always `private`, with `max-age` the page\u2019s whole freshness lifetime (`CACHE_TTL_SECONDS`); `Age` says how much of it is spent, so what is left is max-age - Age (RFC 9111).',
+  ),
+  Age: header('Seconds since the gateway fetched this page from the upstream.', {
+    type: 'integer',
+    minimum: 0,
+  }),
+  ETag: header('A strong validator of the page\u2019s bytes; send it back as `If-None-Match`.'),
 }
 
-/** The headers an error may carry, as the contract says them. */
+/** The headers an error may carry. */
 const ERROR_HEADERS = {
-  'Retry-After': {
-    description: 'Seconds to wait before retrying.',
-    schema: { type: 'integer' as const, minimum: 1 },
-  },
-  'retry-after-ms': {
-    description:
-      'Milliseconds to wait, when the upstream said so precisely; the official SDK prefers it to `Retry-After`.',
-    schema: { type: 'integer' as const, minimum: 0 },
-  },
-  'x-should-retry': {
-    description:
-      '`true` when retrying may succeed, `false` when it cannot; the official SDK obeys it before its own rules.',
-    schema: { type: 'string' as const, enum: ['true', 'false'] },
-  },
+  'Retry-After': header('Seconds to wait before retrying.', { type: 'integer', minimum: 1 }),
+  'retry-after-ms': header(
+    'Milliseconds to wait, when the upstream said so precisely; the official SDK prefers it to `Retry-After`.',
+    { type: 'integer', minimum: 0 },
+  ),
+  'x-should-retry': header(
+    '`true` when retrying may succeed, `false` when it cannot; the official SDK obeys it before its own rules.',
+    { type: 'string', enum: ['true', 'false'] },
+  ),
 }
 
 /**
@@ -84,16 +72,10 @@ function errorResponses() {
         headers['retry-after-ms'] = ERROR_HEADERS['retry-after-ms']
       }
       for (const [name, value] of Object.entries(first.headers ?? {})) {
-        headers[name] = { description: `Always \`${value}\`.`, schema: { type: 'string' } }
+        headers[name] = header(`Always \`${value}\`.`)
       }
-      const example = {
-        error: {
-          message: first.message,
-          type: first.type,
-          param: first.param ?? null,
-          code: first.code,
-        },
-      }
+      const { message, type, param = null, code } = first
+      const example = { error: { message, type, param, code } }
       return [
         status,
         {
@@ -107,7 +89,7 @@ function errorResponses() {
 }
 
 /** One error's case, code and retry hints, in a sentence. */
-export function describe(e: ErrorSpec): string {
+function describe(e: ErrorSpec): string {
   const hints = [e.code ? `\`${e.code}\`` : e.relayed ? "the upstream's `code`" : 'no `code`']
   if (e.shouldRetry !== null) hints.push(`\`x-should-retry: ${e.shouldRetry}\``)
   if (e.retryAfter === 1) hints.push('`Retry-After: 1`')
@@ -127,17 +109,8 @@ export const listGroups = createRoute({
   responses: {
     200: {
       description: 'One page of groups, byte for byte as the upstream returned it.',
-      headers: {
-        ...requestIdHeader,
-        ...rateLimitHeaders,
-        ...pageCacheHeaders,
-      },
-      content: {
-        'application/json': {
-          schema: GroupListSchema,
-          example: GROUP_LIST_EXAMPLE,
-        },
-      },
+      headers: { ...requestIdHeader, ...rateLimitHeaders, ...pageCacheHeaders },
+      content: { 'application/json': { schema: GroupListSchema, example: GROUP_LIST_EXAMPLE } },
     },
     304: {
       description:

@@ -20,6 +20,10 @@ const EXPOSED_HEADERS = [
   'RateLimit-Policy',
 ]
 
+function stainless(name: string): string {
+  return `X-Stainless-${name}`
+}
+
 /**
  * What a browser client may send: the partner key, the cache directives and validators, and every
  * header the official `openai` SDK adds in a browser (its `X-Stainless-*` platform and retry
@@ -31,17 +35,10 @@ const ALLOWED_HEADERS = [
   'If-None-Match',
   'Cache-Control',
   'X-Request-Id',
-  'X-Stainless-Lang',
-  'X-Stainless-Package-Version',
-  'X-Stainless-OS',
-  'X-Stainless-Arch',
-  'X-Stainless-Runtime',
-  'X-Stainless-Runtime-Version',
-  'X-Stainless-Retry-Count',
-  'X-Stainless-Timeout',
-  'X-Stainless-Helper-Method',
   'OpenAI-Organization',
   'OpenAI-Project',
+  ...['Lang', 'Package-Version', 'OS', 'Arch', 'Runtime', 'Runtime-Version'].map(stainless),
+  ...['Retry-Count', 'Timeout', 'Helper-Method'].map(stainless),
 ]
 
 /**

@@ -9,7 +9,15 @@
 // through it). With STAND_IN_WRANGLER_CHECK=1 it checks a command that needs an account without
 // running it: the real wrangler's `--help` for that command must list every flag given.
 import { spawn, spawnSync } from 'node:child_process'
-import { appendFileSync, existsSync, readFileSync, realpathSync, writeFileSync } from 'node:fs'
+import {
+  appendFileSync,
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  realpathSync,
+  writeFileSync,
+} from 'node:fs'
+import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
@@ -20,13 +28,28 @@ const REAL = join(
   '../../../node_modules/wrangler/bin/wrangler.js',
 )
 
-if (process.env.STAND_IN_WRANGLER_CHECK === '1') {
-  const command = args.filter((a) => !a.startsWith('-'))
-  const help = spawnSync(process.execPath, [REAL, ...command, '--help'], {
+/**
+ * The real wrangler's `--help` for a command, kept per command in the temporary directory: a
+ * document names the same commands many times, and each run of wrangler takes a second or two.
+ */
+function helpOf(command) {
+  const dir = join(tmpdir(), 'stand-in-wrangler-4.156.2-help')
+  const file = join(dir, `${command.join('_') || '_'}.json`)
+  if (existsSync(file)) return JSON.parse(readFileSync(file, 'utf8'))
+  const run = spawnSync(process.execPath, [REAL, ...command, '--help'], {
     encoding: 'utf8',
     env: { ...process.env, WRANGLER_SEND_METRICS: 'false' },
   })
-  const text = `${help.stdout}${help.stderr}`
+  const help = { status: run.status, text: `${run.stdout}${run.stderr}` }
+  mkdirSync(dir, { recursive: true })
+  writeFileSync(file, JSON.stringify(help))
+  return help
+}
+
+if (process.env.STAND_IN_WRANGLER_CHECK === '1') {
+  const command = args.filter((a) => !a.startsWith('-'))
+  const help = helpOf(command)
+  const text = help.text
   const unknown = args.filter((a) => a.startsWith('--') && !text.includes(a.split('=')[0]))
   if (help.status !== 0 || /Unknown argument|Unknown command/i.test(text) || unknown.length) {
     console.error(
