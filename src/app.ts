@@ -1,5 +1,5 @@
 import { OpenAPIHono } from '@hono/zod-openapi'
-import { groupsRouter } from './groups'
+import { groupsRouter } from './groups/handler'
 import { corsFromAllowlist } from './http/cors'
 import { methodNotAllowed, notFound, onError } from './http/errors'
 import { requestId } from './http/request-id'

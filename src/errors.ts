@@ -158,10 +158,15 @@ const CATALOGUE = {
     'Partner keys cannot be checked right now (KV unreadable).',
     'The gateway cannot check partner keys right now. Please retry.',
   ),
-  unhealthy: fatal(503, '`/healthz` only: the gateway is misconfigured.', MISCONFIGURED, {
-    code: 'gateway_misconfigured',
-    offRoute: true,
-  }),
+  unhealthy: fatal(
+    503,
+    'The gateway is misconfigured (`/healthz` only); details only in its log.',
+    MISCONFIGURED,
+    {
+      code: 'gateway_misconfigured',
+      offRoute: true,
+    },
+  ),
   upstream_timeout: server(
     504,
     'The upstream did not answer in time.',

@@ -1,17 +1,26 @@
 import type { RouteHandler } from '@hono/zod-openapi'
 import type { Context } from 'hono'
 import { readConfig } from '../config'
+import { methodNotAllowed } from '../http/errors'
+import { createRouter } from '../http/openapi'
 import { ifNoneMatchMatches, readDirectives } from '../pages/directives'
 import { ageSeconds, type FreshnessPolicy } from '../pages/freshness'
 import { cacheStatus } from '../pages/outcome'
 import { getPage, type ServedPage } from '../pages/service'
 import { type PagesState, pageDeps } from '../prewarm/page-deps'
 import type { GroupList } from '../upstream/schemas'
-import type { ListGroupsRoute } from './routes'
+import { type ListGroupsRoute, listGroups as route } from './routes'
 import { normalizeQuery } from './schemas'
 
+/** The groups route family: List groups, and 405 for its other methods. */
+export function groupsRouter(state: PagesState) {
+  return createRouter()
+    .openapi(route, listGroups(state))
+    .all(route.path, methodNotAllowed(['GET', 'HEAD']))
+}
+
 /** `GET /v1/organization/groups`: normalize the query, get the page, render it. */
-export function listGroups(state: PagesState): RouteHandler<ListGroupsRoute, { Bindings: Env }> {
+function listGroups(state: PagesState): RouteHandler<ListGroupsRoute, { Bindings: Env }> {
   return async function listGroupsHandler(c) {
     const config = readConfig(c.env)
     const now = state.now()

@@ -1,13 +1,8 @@
 import { createRoute } from '@hono/zod-openapi'
 import { ERRORS, type ErrorSpec } from '../errors'
-import { ErrorSchema, GROUP_LIST_EXAMPLE, GroupListSchema } from '../upstream/schemas'
+import { errorResponse, type Headers, header } from '../http/openapi'
+import { GROUP_LIST_EXAMPLE, GroupListSchema } from '../upstream/schemas'
 import { LIST_GROUPS_HEADER_PARAMETERS, ListGroupsQuerySchema } from './schemas'
-
-/** A response header as the contract declares it. */
-const header = (description: string, schema: object = { type: 'string' }) => ({
-  description,
-  schema,
-})
 
 const requestIdHeader = {
   'x-request-id': header(
@@ -63,7 +58,7 @@ function errorResponses() {
   return Object.fromEntries(
     [...byStatus].map(([status, errors]) => {
       const [first] = errors as [ErrorSpec]
-      const headers: Record<string, unknown> = { ...requestIdHeader, ...rateLimitHeaders }
+      const headers: Headers = { ...requestIdHeader, ...rateLimitHeaders }
       headers['x-should-retry'] = ERROR_HEADERS['x-should-retry']
       if (errors.some((e) => e.retryAfter !== null)) {
         headers['Retry-After'] = ERROR_HEADERS['Retry-After']
@@ -74,26 +69,9 @@ function errorResponses() {
       for (const [name, value] of Object.entries(first.headers ?? {})) {
         headers[name] = header(`Always \`${value}\`.`)
       }
-      const { message, type, param = null, code } = first
-      const example = { error: { message, type, param, code } }
-      return [
-        status,
-        {
-          description: errors.map(describe).join(' '),
-          headers,
-          content: { 'application/json': { schema: ErrorSchema, example } },
-        },
-      ]
+      return [status, errorResponse(errors, headers)]
     }),
   )
-}
-
-/** One error's case, code and retry hints, in a sentence. */
-function describe(e: ErrorSpec): string {
-  const hints = [e.code ? `\`${e.code}\`` : e.relayed ? "the upstream's `code`" : 'no `code`']
-  if (e.shouldRetry !== null) hints.push(`\`x-should-retry: ${e.shouldRetry}\``)
-  if (e.retryAfter === 1) hints.push('`Retry-After: 1`')
-  return `${e.when.replace(/\.$/, '')} (${hints.join(', ')}).`
 }
 
 export const listGroups = createRoute({

@@ -14,7 +14,7 @@ declare module 'hono' {
 }
 
 /** A request's cache outcome in one word, for the data point's blob3 (what `npm run usage` reads). */
-export function outcomeWord(o: CacheOutcome | undefined): string {
+function outcomeWord(o: CacheOutcome | undefined): string {
   if (!o || o.kind === 'not-cached') return 'none'
   if (o.kind === 'hit' || o.kind === 'stale' || o.kind === 'stale-if-error') return o.kind
   if ((o.kind === 'fetched' && o.how === 'collapsed') || (o.kind === 'failed' && o.shared)) {

@@ -3,7 +3,7 @@ import { type Context, Hono } from 'hono'
 import { OPENAPI_PATH } from './openapi'
 
 /** Swagger UI's files, copied from the pinned `swagger-ui-dist` into the static assets. */
-export const DOCS_ASSETS_BASE = '/docs/assets'
+const DOCS_ASSETS_BASE = '/docs/assets'
 
 /**
  * Starts Swagger UI from a file of our own rather than an inline script, so the page's CSP can

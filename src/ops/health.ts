@@ -2,10 +2,9 @@ import { createRoute, z } from '@hono/zod-openapi'
 import pkg from '../../package.json'
 import { readConfig } from '../config'
 import { AppError, ERRORS } from '../errors'
-import { createRouter } from '../http/router'
+import { createRouter, errorResponse } from '../http/openapi'
 import { readPartnerKeySecret } from '../partners/directory'
 import { readAdminKey } from '../upstream/client'
-import { ErrorSchema } from '../upstream/schemas'
 
 const HealthSchema = z
   .object({
@@ -28,23 +27,7 @@ const health = createRoute({
       description: 'The worker is up and configured.',
       content: { 'application/json': { schema: HealthSchema } },
     },
-    503: {
-      description:
-        'The gateway is misconfigured (`code: gateway_misconfigured`); details only in its log.',
-      content: {
-        'application/json': {
-          schema: ErrorSchema,
-          example: {
-            error: {
-              message: ERRORS.unhealthy.message,
-              type: ERRORS.unhealthy.type,
-              param: null,
-              code: ERRORS.unhealthy.code,
-            },
-          },
-        },
-      },
-    },
+    503: errorResponse([ERRORS.unhealthy]),
   },
 })
 

@@ -6,7 +6,7 @@ import { bearerKey } from '../partners/directory'
 import type { FailedAuthLimiter } from '../partners/failures'
 import { AUTH_FAILURES } from '../partners/model'
 
-export const PURGE_PATH = '/admin/cache/purge'
+const PURGE_PATH = '/admin/cache/purge'
 
 declare global {
   interface Env {

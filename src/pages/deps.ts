@@ -11,7 +11,7 @@ export interface PageSettings {
   freshness: FreshnessPolicy
   upstream: UpstreamSettings
   memory: MemoryLimits
-  /** Pre-warm: upstream calls per cron run at most (0: off); how often demand is sent. */
+  /** Upstream calls per cron run at most (0: off); how often demand counts are sent. */
   prewarm: { maxPages: number; flushMs: number }
 }
 
@@ -19,9 +19,8 @@ export interface PageSettings {
 export interface PageState {
   memory: MemoryPages
   generation: CacheGeneration
-  /** Background refreshes under way, by cache key, and when each started. */
+  /** Background refreshes under way: when each started, by cache key. */
   refreshing: Map<string, number>
-  /** The clock freshness is measured on, in epoch milliseconds: injectable for tests. */
   now: () => number
 }
 
@@ -31,16 +30,15 @@ export interface PageDeps {
   kv: KVNamespace
   state: PageState
   source: PageSource
-  /** Work that must finish after the answer (storing a page, a background refresh). */
   waitUntil(promise: Promise<unknown>): void
   requestId: string
-  /** Counts a request for a page of a known generation, for pre-warm. */
+  /** For pre-warm. */
   countDemand(query: PageQuery, generation: string, now: number): void
   /** Told what the cache did, and what the upstream call made for the request did, if any. */
   report(outcome: CacheOutcome, upstream: UpstreamTrace | null): void
 }
 
-/** What every fetch of a page carries, but what the caller already has. */
+/** What every fetch of a page carries. */
 export function fetchRequest(
   deps: PageDeps,
   query: PageQuery,
@@ -48,12 +46,7 @@ export function fetchRequest(
   hasFallback: boolean,
 ): Omit<FetchPageRequest, 'seenStoredAt' | 'fresh'> {
   const { upstream, freshness: policy } = deps.settings
-  return {
-    query,
-    // With a stale page to fall back on, one attempt: the caller gets an answer sooner.
-    upstream: hasFallback ? { ...upstream, maxRetries: 0 } : upstream,
-    requestId: deps.requestId,
-    now,
-    policy,
-  }
+  // With a stale page to fall back on, one attempt: the caller gets an answer sooner.
+  const attempts = hasFallback ? { ...upstream, maxRetries: 0 } : upstream
+  return { query, upstream: attempts, requestId: deps.requestId, now, policy }
 }

@@ -1,16 +1,10 @@
-/**
- * What a request's own cache directives ask of the gateway (RFC 9111, section 5.2.1). `no-store`,
- * `min-fresh` and `max-stale` are not read: the README's cache section says why.
- */
+/** A request's cache directives (RFC 9111 5.2.1); the README says why some are not read. */
 export interface RequestDirectives {
-  /** `no-cache`, `max-age=0` or `Pragma: no-cache`: go to the upstream, then store what it says. */
+  /** `no-cache`, `max-age=0` or `Pragma: no-cache`: go to the upstream, then store its answer. */
   noCache: boolean
-  /** `only-if-cached`: answer from the cache or with 504, never call the upstream. */
+  /** Answer from the cache or with 504, never call the upstream. */
   onlyIfCached: boolean
-  /**
-   * `max-age=N`: no page older than N seconds, and none stale (RFC 9111 5.2.1.1); a page that is
-   * goes to the upstream as `no-cache` does. Absent: no limit but the cache's own.
-   */
+  /** Only a fresh page no older than this (RFC 9111 5.2.1.1). */
   maxAgeSeconds?: number
 }
 
@@ -18,19 +12,14 @@ export interface RequestDirectives {
 const MAX_DELTA_SECONDS = 2 ** 31
 
 export function readDirectives(headers: Headers): RequestDirectives {
-  const cacheControl = headers.get('cache-control')
-  if (cacheControl === null) {
-    return {
-      noCache: /(^|,)\s*no-cache\s*(,|$)/i.test(headers.get('pragma') ?? ''),
-      onlyIfCached: false,
-    }
+  const cacheControl = headers.get('cache-control')?.toLowerCase()
+  if (cacheControl === undefined) {
+    const noCache = /(^|,)\s*no-cache\s*(,|$)/i.test(headers.get('pragma') ?? '')
+    return { noCache, onlyIfCached: false }
   }
-  const directives = cacheControl
-    .toLowerCase()
-    .split(',')
-    .map((d) => d.trim())
-  // Recipients accept both the token and the quoted form (RFC 9111 5.2); a malformed value is
-  // ignored, and of several the strictest holds.
+  const directives = cacheControl.trim().split(/\s*,\s*/)
+  // Both the token and the quoted form count (RFC 9111 5.2); a malformed value is ignored, and of
+  // several the strictest holds.
   const maxAges = directives.flatMap((d) => {
     const value = /^max-age=("?)(\d+)\1$/.exec(d)?.[2]
     return value === undefined ? [] : [Math.min(Number(value), MAX_DELTA_SECONDS)]

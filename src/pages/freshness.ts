@@ -1,13 +1,14 @@
 import type { RequestDirectives } from './directives'
+import type { Forward } from './outcome'
 import type { CachedPage } from './page'
 
-/** How long a page may be served, past its fetch, in each way (RFC 5861's windows). */
+/**
+ * RFC 5861's windows, counted from a page's fetch: fresh, then served while it is refreshed in the
+ * background (stale-while-revalidate), or standing in for an upstream that fails (stale-if-error).
+ */
 export interface FreshnessPolicy {
-  /** Served as fresh. */
   ttlSeconds: number
-  /** Past fresh: served at once while it is refreshed in the background. */
   staleWhileRevalidateSeconds: number
-  /** Past fresh: may stand in for an upstream that fails. */
   staleIfErrorSeconds: number
 }
 
@@ -27,34 +28,35 @@ export function ttlLeft(storedAt: number, now: number, policy: FreshnessPolicy):
   return Math.floor((storedAt + policy.ttlSeconds * 1000 - now) / 1000)
 }
 
-/** Whole seconds since the page was fetched (RFC 9111 `Age`). */
+/** RFC 9111 `Age`. */
 export function ageSeconds(storedAt: number, now: number): number {
   return Math.max(0, Math.floor((now - storedAt) / 1000))
 }
 
-/** How long a page is served without asking the upstream: fresh, then stale-while-revalidate. */
+/** Whether what was learned at `at` answers `max-age=N`: fresh, and no older than N seconds. */
+export function withinMaxAge(at: number, now: number, policy: FreshnessPolicy, maxAge: number) {
+  return freshness(at, now, policy) === 'fresh' && ageSeconds(at, now) <= maxAge
+}
+
+/** How long a page is served without asking the upstream. */
 export function servedForSeconds(policy: FreshnessPolicy): number {
   return policy.ttlSeconds + policy.staleWhileRevalidateSeconds
 }
 
 /** How long a stored page is worth keeping: as long as any window may still serve it. */
-export function keepSeconds(policy: FreshnessPolicy): number {
-  return (
-    policy.ttlSeconds + Math.max(policy.staleWhileRevalidateSeconds, policy.staleIfErrorSeconds)
-  )
+export function keepSeconds(p: FreshnessPolicy): number {
+  return p.ttlSeconds + Math.max(p.staleWhileRevalidateSeconds, p.staleIfErrorSeconds)
 }
 
-/** What the cache does for a request: RFC 9211's `fwd` says why it goes to the upstream. */
-export type Decision =
+type Decision =
   | { action: 'serve'; page: CachedPage; stale: boolean; revalidate: boolean }
-  | { action: 'fetch'; fwd: 'uri-miss' | 'stale' | 'request'; fallback: CachedPage | null }
+  | { action: 'fetch'; fwd: Forward; fallback: CachedPage | null }
   | { action: 'refuse'; message: string }
 
 /**
- * The one place that decides how a page of a given age serves a request: fresh -> served; within
- * stale-while-revalidate -> served and refreshed in the background; otherwise fetched, with a page
- * within stale-if-error standing in if the upstream fails. `max-age=N` accepts only a fresh page no
- * older than N seconds (RFC 9111 5.2.1.1); `only-if-cached` never fetches.
+ * The one place that decides what a cached page (if any) does for a request: served if fresh;
+ * served and refreshed in the background within stale-while-revalidate; otherwise fetched, a page
+ * within stale-if-error standing in if the upstream fails. `only-if-cached` never fetches.
  */
 export function decide(
   cached: CachedPage | null,
@@ -62,42 +64,28 @@ export function decide(
   now: number,
   policy: FreshnessPolicy,
 ): Decision {
-  const state = cached ? freshness(cached.storedAt, now, policy) : 'expired'
-  const { maxAgeSeconds } = directives
+  const { maxAgeSeconds: maxAge, onlyIfCached } = directives
   const tooOld =
-    cached !== null &&
-    maxAgeSeconds !== undefined &&
-    (state !== 'fresh' || ageSeconds(cached.storedAt, now) > maxAgeSeconds)
-  const usable = tooOld ? null : cached
-  if (usable && (state === 'fresh' || state === 'stale-while-revalidate')) {
-    const stale = state === 'stale-while-revalidate'
-    return { action: 'serve', page: usable, stale, revalidate: stale && !directives.onlyIfCached }
+    !!cached && maxAge !== undefined && !withinMaxAge(cached.storedAt, now, policy, maxAge)
+  const state = cached && !tooOld ? freshness(cached.storedAt, now, policy) : 'expired'
+  if (cached && (state === 'fresh' || state === 'stale-while-revalidate')) {
+    const stale = state !== 'fresh'
+    return { action: 'serve', page: cached, stale, revalidate: stale && !onlyIfCached }
   }
-  if (directives.onlyIfCached) {
-    return {
-      action: 'refuse',
-      message: notCachedMessage(cached, tooOld, maxAgeSeconds, now, policy),
+  if (onlyIfCached) {
+    const tail = 'and the request asked for only-if-cached.'
+    if (!cached) {
+      return { action: 'refuse', message: `This page is not in the gateway\u2019s cache, ${tail}` }
     }
+    const age = ageSeconds(cached.storedAt, now)
+    const why = !tooOld
+      ? `past the ${servedForSeconds(policy)} seconds it serves a page without asking the upstream`
+      : age > (maxAge ?? 0)
+        ? `older than the max-age=${maxAge} the request accepts`
+        : `no longer fresh, and the request's max-age accepts no stale page`
+    const message = `The gateway\u2019s copy of this page is ${age} seconds old, ${why}, ${tail}`
+    return { action: 'refuse', message }
   }
   const fwd = directives.noCache || tooOld ? 'request' : cached ? 'stale' : 'uri-miss'
-  return { action: 'fetch', fwd, fallback: usable && state === 'stale-if-error' ? usable : null }
-}
-
-function notCachedMessage(
-  cached: CachedPage | null,
-  tooOld: boolean,
-  maxAge: number | undefined,
-  now: number,
-  policy: FreshnessPolicy,
-): string {
-  const tail = 'and the request asked for only-if-cached.'
-  if (!cached) return `This page is not in the gateway\u2019s cache, ${tail}`
-  const age = ageSeconds(cached.storedAt, now)
-  const copy = `The gateway\u2019s copy of this page is ${age} seconds old`
-  if (!tooOld) {
-    return `${copy}, past the ${servedForSeconds(policy)} seconds it serves a page without asking the upstream, ${tail}`
-  }
-  return age > (maxAge ?? 0)
-    ? `${copy}, older than the max-age=${maxAge} the request accepts, ${tail}`
-    : `${copy}, no longer fresh, and the request's max-age accepts no stale page, ${tail}`
+  return { action: 'fetch', fwd, fallback: state === 'stale-if-error' ? cached : null }
 }

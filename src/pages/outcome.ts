@@ -8,17 +8,14 @@ export type CacheOutcome =
   /** `collapsed`: another caller's fetch answered; `uncached`: the cache could not be used. */
   | { kind: 'fetched'; fwd: Forward; ttl: number; how: 'stored' | 'collapsed' | 'uncached' }
   | { kind: 'stale-if-error'; fwd: Forward; fwdStatus: number | null; ttl: number }
-  /** `shared`: a failure of another caller's, moments old, answered without a new call. */
+  /** `shared`: another caller's failure, moments old, answered without a new call. */
   | { kind: 'failed'; fwd: Forward; fwdStatus: number | null; shared: boolean }
   /** `only-if-cached` that the cache could not answer. */
   | { kind: 'not-cached' }
 
-/** The cache's name in `Cache-Status`. */
-const CACHE_NAME = 'groups-gateway'
-
-/** The `Cache-Status` field (RFC 9211) for an outcome; `prewarmed` when the cron fetched the page. */
+/** The `Cache-Status` field (RFC 9211); `prewarmed` when the cron fetched the page. */
 export function cacheStatus(o: CacheOutcome, prewarmed = false): string {
-  const parts = [CACHE_NAME]
+  const parts = ['groups-gateway']
   if (o.kind === 'hit' || o.kind === 'stale') parts.push('hit', `ttl=${o.ttl}`)
   if (o.kind === 'stale') parts.push('detail=stale-while-revalidate')
   if ('fwd' in o) parts.push(`fwd=${o.fwd}`)

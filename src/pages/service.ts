@@ -1,17 +1,15 @@
 import { AppError } from '../errors'
+import { errorText, log } from '../log'
+import type { UpstreamTrace } from '../upstream/client'
 import type { PageQuery } from '../upstream/query'
 import { fetchRequest, type PageDeps } from './deps'
 import type { RequestDirectives } from './directives'
 import { decide, ttlLeft } from './freshness'
 import { type CacheOutcome, cacheStatus, type Forward } from './outcome'
 import { type CachedPage, cacheKey } from './page'
-import { refreshInBackground } from './refresh'
-import type { FetchPageResult } from './source'
+import type { FetchPageRequest, FetchPageResult } from './source'
 import { keep, lookup } from './store'
 
-export type { PageSettings } from './deps'
-
-/** A page to serve, and what the cache did to get it. */
 export interface ServedPage {
   page: CachedPage
   outcome: CacheOutcome
@@ -19,10 +17,14 @@ export interface ServedPage {
 
 /** How much longer than one attempt a caller with a fallback waits for a shared fetch. */
 const FALLBACK_GRACE_MS = 250
+const BOTH_DIRECTIVES =
+  'The request asked for both no-cache and only-if-cached: a page fetched from the upstream that may not be fetched. Send one of them.'
+const CACHE_UNREADABLE =
+  'The gateway cannot read its cache right now, and the request asked for only-if-cached.'
 
 /**
  * A page for a query, from the cache when it can, from the upstream when it must (see `decide`).
- * Throws an `AppError` for what the caller should see instead; reports what the cache did either way.
+ * Throws an `AppError` for what the caller should see instead; reports what the cache did anyway.
  */
 export async function getPage(
   deps: PageDeps,
@@ -30,75 +32,50 @@ export async function getPage(
   directives: RequestDirectives,
   now: number,
 ): Promise<ServedPage> {
-  if (directives.noCache && directives.onlyIfCached) {
-    throw notCached(
-      deps,
-      'The request asked for both no-cache and only-if-cached: a page fetched from the upstream that may not be fetched. Send one of them.',
-    )
-  }
+  if (directives.noCache && directives.onlyIfCached) throw notCached(deps, BOTH_DIRECTIVES)
   const generation = await deps.state.generation.current(deps.kv, now)
   // Unknown generation: a page from before a purge could come back, so no cache this time.
-  if (generation === null && directives.onlyIfCached) {
-    throw notCached(
-      deps,
-      'The gateway cannot read its cache right now, and the request asked for only-if-cached.',
-    )
-  }
-  const key = cacheKey(generation ?? 'unknown', query)
+  if (generation === null && directives.onlyIfCached) throw notCached(deps, CACHE_UNREADABLE)
   if (generation !== null) deps.countDemand(query, generation, now)
-  const cached = directives.noCache || generation === null ? null : await lookup(deps, key, now)
+  const key = cacheKey(generation ?? 'unknown', query)
+  const cacheable = generation !== null
+  const cached = directives.noCache || !cacheable ? null : await lookup(deps, key, now)
   const decision = decide(cached, directives, now, deps.settings.freshness)
+  // A page served met any max-age, so a background refresh is never `fresh`.
+  const request = (hasFallback: boolean): FetchPageRequest => ({
+    ...fetchRequest(deps, query, now, hasFallback),
+    seenStoredAt: cached?.storedAt ?? null,
+    fresh: directives.noCache || directives.maxAgeSeconds !== undefined,
+    maxAgeSeconds: directives.maxAgeSeconds,
+  })
   switch (decision.action) {
     case 'serve': {
       const { page, stale, revalidate } = decision
-      if (revalidate) refreshInBackground(deps, key, query, now, page)
+      if (revalidate) refreshInBackground(deps, key, request(true))
       const ttl = ttlLeft(page.storedAt, now, deps.settings.freshness)
-      return served(deps, page, { kind: stale ? 'stale' : 'hit', ttl })
+      return reported(deps, { page, outcome: { kind: stale ? 'stale' : 'hit', ttl } }, null)
     }
     case 'refuse':
       throw notCached(deps, decision.message)
     case 'fetch':
-      return fetchAnew(deps, key, query, directives, now, {
-        ...decision,
-        cacheable: generation !== null,
-        seenStoredAt: cached?.storedAt ?? null,
-      })
+      return fetchAnew(deps, key, request(decision.fallback !== null), decision, cacheable)
   }
 }
 
-function served(
-  deps: PageDeps,
-  page: CachedPage,
-  outcome: CacheOutcome,
-  result?: FetchPageResult,
-): ServedPage {
-  deps.report(outcome, result?.trace ?? null)
-  return { page, outcome }
+function reported(deps: PageDeps, served: ServedPage, trace: UpstreamTrace | null): ServedPage {
+  deps.report(served.outcome, trace)
+  return served
 }
 
-interface Fetch {
-  fwd: Forward
-  fallback: CachedPage | null
-  cacheable: boolean
-  seenStoredAt: number | null
-}
-
-/** Fetches through the page's source (one upstream call however many ask). */
+/** Through the page's source: one upstream call however many ask. */
 async function fetchAnew(
   deps: PageDeps,
   key: string,
-  query: PageQuery,
-  directives: RequestDirectives,
-  now: number,
-  { fwd, fallback, cacheable, seenStoredAt }: Fetch,
+  req: FetchPageRequest,
+  { fwd, fallback }: { fwd: Forward; fallback: CachedPage | null },
+  cacheable: boolean,
 ): Promise<ServedPage> {
-  const { maxAgeSeconds } = directives
-  const fetching = deps.source.fetchPage(key, {
-    ...fetchRequest(deps, query, now, fallback !== null),
-    seenStoredAt,
-    fresh: directives.noCache || maxAgeSeconds !== undefined,
-    ...(maxAgeSeconds !== undefined ? { maxAgeSeconds } : {}),
-  })
+  const fetching = deps.source.fetchPage(key, req)
   // Whoever answers the caller, the page fetched is kept: in memory, and in KV by the leader.
   const kept = async (r: FetchPageResult) => {
     if (r.ok && cacheable) await keep(deps, key, r.page, r.leader)
@@ -109,22 +86,44 @@ async function fetchAnew(
   const result = fallback
     ? await Promise.race([fetching, timedOut(deps.settings.upstream.timeoutMs + FALLBACK_GRACE_MS)])
     : await fetching
-  const policy = deps.settings.freshness
+  const ttl = (page: CachedPage) => ttlLeft(page.storedAt, req.now, deps.settings.freshness)
   if (result.ok) {
     const how = !result.leader ? 'collapsed' : cacheable ? 'stored' : 'uncached'
-    const ttl = ttlLeft(result.page.storedAt, now, policy)
-    return served(deps, result.page, { kind: 'fetched', fwd, ttl, how }, result)
+    const outcome = { kind: 'fetched', fwd, ttl: ttl(result.page), how } as const
+    return reported(deps, { page: result.page, outcome }, result.trace)
   }
   const fwdStatus = result.trace?.status ?? result.shared?.upstreamStatus ?? null
   // Only the upstream's own failures are covered: a refusal of the query (400, 404, 422) stands.
   if (fallback && (result.error.status >= 500 || result.error.status === 429)) {
-    const ttl = ttlLeft(fallback.storedAt, now, policy)
-    return served(deps, fallback, { kind: 'stale-if-error', fwd, fwdStatus, ttl }, result)
+    const outcome = { kind: 'stale-if-error', fwd, fwdStatus, ttl: ttl(fallback) } as const
+    return reported(deps, { page: fallback, outcome }, result.trace)
   }
   const outcome: CacheOutcome = { kind: 'failed', fwd, fwdStatus, shared: !!result.shared }
   deps.report(outcome, result.trace)
-  const headers = { 'Cache-Status': cacheStatus(outcome) }
-  throw AppError.from(result.error).with({ headers })
+  throw AppError.from(result.error).with({ headers: { 'Cache-Status': cacheStatus(outcome) } })
+}
+
+/**
+ * One refresh per page at a time in this isolate (each would call the source); a claim older than
+ * the upstream budget was lost with its request. Nobody waits for it, so its failure is logged.
+ */
+function refreshInBackground(deps: PageDeps, key: string, req: FetchPageRequest): void {
+  const { refreshing } = deps.state
+  const started = refreshing.get(key)
+  if (started !== undefined && req.now - started < deps.settings.upstream.budgetMs) return
+  refreshing.set(key, req.now)
+  const refresh = async () => {
+    try {
+      const result = await deps.source.fetchPage(key, req)
+      if (result.ok) await keep(deps, key, result.page, result.leader)
+    } catch (err) {
+      const error = err instanceof AppError ? (err.detail ?? err.message) : errorText(err)
+      log('warn', 'background_refresh_failed', { requestId: deps.requestId, key, error })
+    } finally {
+      if (refreshing.get(key) === req.now) refreshing.delete(key)
+    }
+  }
+  deps.waitUntil(refresh())
 }
 
 /** The 504 for an only-if-cached request the cache cannot answer: the client's own choice. */

@@ -6,14 +6,9 @@ import type { CachedPage } from './page'
 /** KV refuses an `expirationTtl` under 60 s; freshness is kept by our own clock instead. */
 const KV_MIN_EXPIRATION_TTL = 60
 
-/** Stored beside each page, so freshness does not depend on KV's expiration. */
-interface PageMetadata {
-  storedAt: number
-  etag: string
-  prewarmed?: boolean
-}
+type PageMetadata = Pick<CachedPage, 'storedAt' | 'etag' | 'prewarmed'>
 
-/** Reads a stored page. A KV failure counts as a miss: the caller then goes to the upstream. */
+/** A KV failure counts as a miss: the caller then goes to the upstream. */
 export async function readPage(
   kv: KVNamespace,
   key: string,
@@ -30,24 +25,17 @@ export async function readPage(
   }
 }
 
-/**
- * The page for a key from the fastest tier that has it fresh: the isolate's memory, else KV (whose
- * page, if newer, then replaces the one in memory: another isolate may have refreshed it).
- */
+/** Memory if fresh there, else KV, whose page (if newer: another isolate refreshed it) is kept. */
 export async function lookup(deps: PageDeps, key: string, now: number): Promise<CachedPage | null> {
-  const { memory } = deps.state
-  const hot = memory.get(key)
+  const hot = deps.state.memory.get(key)
   if (hot && freshness(hot.storedAt, now, deps.settings.freshness) === 'fresh') return hot
   const stored = await readPage(deps.kv, key, deps.requestId)
   if (!stored) return hot ?? null
   if (hot && hot.storedAt >= stored.storedAt) return hot
-  return memory.set(key, stored, deps.settings.memory)
+  return deps.state.memory.set(key, stored, deps.settings.memory)
 }
 
-/**
- * Keeps a fetched page in this isolate's memory, and in KV if this caller led the fetch. A KV
- * failure (its 429 included) skips storing and is only logged.
- */
+/** Keeps a page in memory, and in KV if this caller led the fetch; a KV failure is only logged. */
 export async function keep(deps: PageDeps, key: string, page: CachedPage, leader: boolean) {
   deps.state.memory.set(key, page, deps.settings.memory)
   if (!leader) return

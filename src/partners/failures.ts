@@ -1,36 +1,19 @@
 import { AppError } from '../errors'
-import { log } from '../log'
-import { askBinding, LIMITER_TIMEOUT_MS } from './limiter'
+import { bindingAllows, LIMITER_TIMEOUT_MS } from './limiter'
 import { AUTH_FAILURES } from './model'
 
 /** Client addresses an isolate remembers as blocked at most. */
 const MAX_BLOCKED_ADDRESSES = 10_000
 
 /**
- * Failed authentication, limited per client address (`CF-Connecting-IP`) with a rate limiting
- * binding of its own: every refused key (missing, malformed, unknown, revoked) counts, a known key
- * never does. Once the binding refuses an address, this isolate refuses its unknown keys until
- * that window ends, without a KV read or a binding call: made-up keys cannot drive unbounded KV
- * reads, nor guess at leisure. Keys this isolate already knows as valid still pass.
+ * Refused keys, limited per client address by a binding of their own. Once the binding refuses an
+ * address, this isolate refuses its unknown keys until the window ends, with no KV read or binding
+ * call: made-up keys can neither drive unbounded KV reads nor guess at leisure.
  */
 export class FailedAuthLimiter {
   private readonly blockedUntil = new Map<string, number>()
 
-  constructor(private readonly timeoutMs = LIMITER_TIMEOUT_MS) {}
-
-  /** Seconds the address stays blocked in this isolate, or 0. */
-  blocked(address: string, now: number): number {
-    const until = this.blockedUntil.get(address)
-    if (until === undefined) return 0
-    if (until > now) return Math.ceil((until - now) / 1000)
-    this.blockedUntil.delete(address)
-    return 0
-  }
-
-  /**
-   * The answer to a refused credential from `ip` (`CF-Connecting-IP`): counted against its address,
-   * the 429 while that address is over budget, else `refusal`.
-   */
+  /** Counts a refusal against `ip` (`CF-Connecting-IP`): 429 while over budget, else `refusal`. */
   async refuse(
     ip: string | undefined,
     binding: RateLimit,
@@ -38,59 +21,35 @@ export class FailedAuthLimiter {
     refusal: AppError,
   ): Promise<AppError> {
     const address = clientAddress(ip)
-    const blocked = this.blocked(address, Date.now())
-    if (blocked) return tooManyFailures(blocked)
-    const { periodSeconds } = AUTH_FAILURES
-    const seconds = await this.failed(address, binding, periodSeconds, Date.now(), requestId)
-    return seconds ? tooManyFailures(seconds) : refusal
-  }
-
-  /** Counts a failure; the seconds the address is now blocked for, or 0 if it is not. */
-  async failed(
-    address: string,
-    binding: RateLimit,
-    periodSeconds: number,
-    now: number,
-    requestId: string,
-  ): Promise<number> {
-    const answer = await askBinding(binding, address, this.timeoutMs)
-    if (typeof answer === 'string') {
-      log('warn', 'rate_limiter_failed', { requestId, limiter: 'auth_failures', error: answer })
+    const now = Date.now()
+    let until = this.blockedUntil.get(address) ?? 0
+    if (until <= now) {
+      this.blockedUntil.delete(address)
+      const fields = { requestId, limiter: 'auth_failures' }
+      if (await bindingAllows(binding, address, LIMITER_TIMEOUT_MS, fields)) return refusal
+      const periodMs = AUTH_FAILURES.periodSeconds * 1000
+      until = (Math.floor(now / periodMs) + 1) * periodMs
+      if (this.blockedUntil.size >= MAX_BLOCKED_ADDRESSES) this.blockedUntil.clear()
+      this.blockedUntil.set(address, until)
     }
-    if (answer !== false) return 0
-    const periodMs = periodSeconds * 1000
-    const until = (Math.floor(now / periodMs) + 1) * periodMs
-    if (this.blockedUntil.size >= MAX_BLOCKED_ADDRESSES) this.blockedUntil.clear()
-    this.blockedUntil.set(address, until)
-    return Math.max(1, Math.ceil((until - now) / 1000))
+    const seconds = Math.max(1, Math.ceil((until - now) / 1000))
+    return new AppError('auth_failures_limited', {
+      message: `Too many requests with a missing or invalid partner key from this address. Please retry after ${seconds} ${seconds === 1 ? 'second' : 'seconds'}.`,
+      retryAfter: seconds,
+    })
   }
 }
 
-/**
- * The address a failure budget is kept for: an IPv4 address as it is, an IPv6 address by its /64
- * (one subscriber's prefix: every address in it is the same client's to pick), so a client cannot
- * start afresh by moving within its own prefix.
- */
-export function clientAddress(ip: string | undefined): string {
+/** IPv4 as it is, IPv6 by its /64 (one subscriber's), so a client cannot start afresh within it. */
+function clientAddress(ip: string | undefined): string {
   if (!ip) return 'unknown'
-  // An IPv4 address, or one mapped into IPv6 (::ffff:192.0.2.1): the IPv4 address itself.
+  // IPv4, or IPv4 mapped into IPv6 (::ffff:192.0.2.1).
   if (ip.includes('.')) return ip.slice(ip.lastIndexOf(':') + 1)
-  const [head = '', tail = ''] = ip.toLowerCase().split('::')
+  const [head, tail] = ip.toLowerCase().split('::')
   const left = head ? head.split(':') : []
   const right = tail ? tail.split(':') : []
-  const groups = ip.includes('::')
-    ? [...left, ...Array(Math.max(0, 8 - left.length - right.length)).fill('0'), ...right]
-    : left
-  return `${groups
-    .slice(0, 4)
-    .map((g) => g.replace(/^0+(?=.)/, ''))
-    .join(':')}::/64`
-}
-
-/** The 429 for an address with too many failed attempts. */
-export function tooManyFailures(seconds: number): AppError {
-  return new AppError('auth_failures_limited', {
-    message: `Too many requests with a missing or invalid partner key from this address. Please retry after ${seconds} ${seconds === 1 ? 'second' : 'seconds'}.`,
-    retryAfter: seconds,
-  })
+  const zeros =
+    tail === undefined ? [] : Array(Math.max(0, 8 - left.length - right.length)).fill('0')
+  const prefix = [...left, ...zeros, ...right].slice(0, 4)
+  return `${prefix.map((g) => g.replace(/^0+(?=.)/, '')).join(':')}::/64`
 }

@@ -1,8 +1,9 @@
 import type { MiddlewareHandler } from 'hono'
-import { bearerKey, type PartnerDirectory, readPartnerKeySecret, unauthorized } from './directory'
+import { AppError } from '../errors'
+import { bearerKey, type PartnerDirectory, readPartnerKeySecret } from './directory'
 import type { FailedAuthLimiter } from './failures'
 import { hasValidCheck } from './keys'
-import { type PartnerLimiter, rateLimited, rateLimitHeaders } from './limiter'
+import { type PartnerLimiter, rateLimited } from './limiter'
 import { AUTH_FAILURES, type Partner } from './model'
 
 declare module 'hono' {
@@ -12,13 +13,13 @@ declare module 'hono' {
   }
 }
 
+/** One 401 for every kind of bad key, so a caller learns nothing about which check failed. */
+const unauthorized = () => new AppError('invalid_api_key')
+
 /**
- * Requires `Authorization: Bearer <partner key>` of a known, enabled partner. A key this isolate
- * knows costs nothing more. Any other key must first carry a valid check value (one HMAC, no I/O):
- * a made-up key is refused on that alone and counts against nobody. A key with a valid check is
- * always looked up (once per lookup period); only its refusal (revoked, rotated out, disabled)
- * counts against the client's address, and an address over that budget gets 429 for refused keys
- * while its valid keys still pass.
+ * Requires `Authorization: Bearer <key>` of a known, enabled partner. A key this isolate knows
+ * passes at once; any other must carry a valid check value (one HMAC, no I/O), or is refused on
+ * that alone. Refusals of keys with a valid check (revoked, disabled) count against the address.
  */
 export function partnerAuth(
   directory: PartnerDirectory,
@@ -47,9 +48,11 @@ export function partnerAuth(
 export function partnerRateLimit(limiter: PartnerLimiter): MiddlewareHandler<{ Bindings: Env }> {
   return async function partnerRateLimitMiddleware(c, next) {
     const partner = c.get('partner')
-    const binding = c.env[partner.tier.binding]
+    const { tier } = partner
+    const binding = c.env[tier.binding]
     const decision = await limiter.check(partner, binding, Date.now(), c.get('requestId'))
-    for (const [name, value] of rateLimitHeaders(partner.tier, decision)) c.header(name, value)
+    c.header('RateLimit-Policy', `"${tier.name}";q=${tier.limit};w=${tier.periodSeconds}`)
+    c.header('RateLimit', `"${tier.name}";r=${decision.remaining};t=${decision.reset}`)
     if (!decision.allowed) throw rateLimited(partner, decision)
     await next()
   }

@@ -1,23 +1,19 @@
 import type { TierName } from './keys'
 
-/** An authenticated partner: its name keys its rate limit and appears in the logs, never its key. */
-export interface Partner {
-  name: string
-  tier: Tier
-}
+/** An authenticated partner: its name keys its rate limit and the logs, never its key. */
+export type Partner = { name: string; tier: Tier }
 
+/** `limit` requests per `periodSeconds`, per partner, per Cloudflare location, by `binding`. */
 export interface Tier {
   name: TierName
-  /** The rate limiting binding that enforces it (declared in wrangler.toml). */
-  binding: 'RATE_LIMIT_RESTRICTED' | 'RATE_LIMIT_STANDARD' | 'RATE_LIMIT_ELEVATED'
-  /** Requests per period, per partner, per Cloudflare location. */
+  binding: `RATE_LIMIT_${Uppercase<TierName>}`
   limit: number
   periodSeconds: 10 | 60
 }
 
 /**
- * The binding cannot report its own settings, so they are mirrored here for the `RateLimit-Policy`
- * header; test/unit/tiers.test.ts fails when this table and wrangler.toml disagree.
+ * A binding cannot report its settings, so they are mirrored here for `RateLimit-Policy`;
+ * test/unit/tiers.test.ts fails when this and wrangler.toml disagree.
  */
 export const TIERS: Record<TierName, Tier> = {
   restricted: {
@@ -30,9 +26,7 @@ export const TIERS: Record<TierName, Tier> = {
   elevated: { name: 'elevated', binding: 'RATE_LIMIT_ELEVATED', limit: 6000, periodSeconds: 60 },
 }
 
-export const DEFAULT_TIER: TierName = 'standard'
-
-/** Failed authentication per client address (mirrors its binding in wrangler.toml, like the tiers). */
+/** Failed authentication per client address, mirrored like the tiers. */
 export const AUTH_FAILURES = {
   binding: 'RATE_LIMIT_AUTH_FAILURES',
   limit: 30,

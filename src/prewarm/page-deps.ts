@@ -5,36 +5,24 @@ import { pageFetcherSource } from '../pages/source'
 import { type Demand, type DemandCounter, popularPages } from './demand'
 
 /** The page state of an isolate, with its demand counts for pre-warm. */
-export interface PagesState extends PageState {
-  demand: DemandCounter
-}
-
-type PageBindings = Pick<
-  Env,
-  'GROUPS_CACHE' | 'PAGE_FETCHER' | 'POPULAR_PAGES' | 'OPENAI_ADMIN_KEY'
->
+export type PagesState = PageState & { demand: DemandCounter }
 
 /**
- * The page service's dependencies for a request or a cron run: the same for both. A request's
- * counts go to `PopularPages` per partner, in batches (see `DemandCounter`).
+ * The page service's dependencies, the same for a request and a cron run. `run.partner` is the
+ * partner asking (none for the cron): pre-warm shares its budget between partners.
  */
 export function pageDeps(
-  env: PageBindings,
+  env: Pick<Env, 'GROUPS_CACHE' | 'PAGE_FETCHER' | 'POPULAR_PAGES' | 'OPENAI_ADMIN_KEY'>,
   state: PagesState,
   config: Config,
   run: Pick<PageDeps, 'waitUntil' | 'requestId'> &
-    Partial<Pick<PageDeps, 'report'>> & {
-      /** The partner asking (none for the cron): pre-warm shares its budget between partners. */
-      partner?: string
-    },
+    Partial<Pick<PageDeps, 'report'>> & { partner?: string },
 ): PageDeps {
   const { waitUntil, requestId } = run
   const send = (batch: Demand[], at: number) =>
     popularPages(env)
       .record(batch, at)
-      .catch((err: unknown) =>
-        log('warn', 'demand_not_recorded', { requestId, error: String(err) }),
-      )
+      .catch((err) => log('warn', 'demand_not_recorded', { requestId, error: String(err) }))
   return {
     settings: config,
     kv: env.GROUPS_CACHE,

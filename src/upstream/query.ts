@@ -5,21 +5,14 @@ export const LIMIT_DEFAULT = 100
 export const ORDER_DEFAULT = 'asc'
 export const AFTER_PATTERN = /^[A-Za-z0-9_-]{1,128}$/
 
-/**
- * A List groups query with its defaults filled in: what is forwarded upstream and what keys the
- * cache, so equivalent requests share one page.
- */
+/** A List groups query with its defaults filled in, so equivalent requests share one page. */
 export interface PageQuery {
   after: string | null
   limit: number
   order: 'asc' | 'desc'
 }
 
-/** The upstream query string for a query: a fixed order, only known parameters. */
-export function toSearchParams(q: PageQuery): URLSearchParams {
-  const params = new URLSearchParams()
-  if (q.after !== null) params.set('after', q.after)
-  params.set('limit', String(q.limit))
-  params.set('order', q.order)
-  return params
+/** The upstream query string: a fixed order, only known parameters. */
+export function toSearchParams({ after, limit, order }: PageQuery): URLSearchParams {
+  return new URLSearchParams({ ...(after !== null && { after }), limit: String(limit), order })
 }

@@ -1,11 +1,11 @@
 import { z } from '@hono/zod-openapi'
 
-/** The upstream's own shapes: the gateway validates every page against them and serves them as its contract. */
-export const GroupSchema = z
+/** The upstream's own shapes: every page is validated against them, and they are our contract. */
+const GroupSchema = z
   .object({
-    object: z.literal('group').openapi({ description: 'The object type, always `group`.' }),
-    id: z.string().min(1).openapi({ description: 'Identifier for the group.' }),
-    name: z.string().openapi({ description: 'Display name of the group.' }),
+    object: z.literal('group').describe('The object type, always `group`.'),
+    id: z.string().min(1).describe('Identifier for the group.'),
+    name: z.string().describe('Display name of the group.'),
     created_at: z.number().int().openapi({
       description: 'Unix timestamp (in seconds) when the group was created.',
       format: 'unixtime',
@@ -40,14 +40,13 @@ export const GROUP_LIST_EXAMPLE = {
 
 export const GroupListSchema = z
   .object({
-    object: z.literal('list').openapi({ description: 'The object type, always `list`.' }),
-    data: z.array(GroupSchema).openapi({ description: 'The groups on this page.' }),
-    has_more: z
-      .boolean()
-      .openapi({ description: 'Whether more groups follow this page in the chosen order.' }),
-    next: z.string().nullable().openapi({
-      description: 'The cursor for the next page: pass it as `after`. `null` on the last page.',
-    }),
+    object: z.literal('list').describe('The object type, always `list`.'),
+    data: z.array(GroupSchema).describe('The groups on this page.'),
+    has_more: z.boolean().describe('Whether more groups follow this page in the chosen order.'),
+    next: z
+      .string()
+      .nullable()
+      .describe('The cursor for the next page: pass it as `after`. `null` on the last page.'),
   })
   .openapi('GroupList', {
     description: 'One page of the organization\u2019s groups.',
@@ -61,20 +60,14 @@ export const ErrorSchema = z
   .object({
     error: z
       .object({
-        message: z.string().openapi({ description: 'A human-readable description of the error.' }),
-        type: z.string().openapi({
-          description: 'The error category, e.g. `invalid_request_error` or `server_error`.',
-        }),
-        param: z
+        message: z.string().describe('A human-readable description of the error.'),
+        type: z
           .string()
-          .nullable()
-          .openapi({ description: 'The request parameter the error is about, if any.' }),
-        code: z
-          .string()
-          .nullable()
-          .openapi({ description: 'A machine-readable error code, if any.' }),
+          .describe('The error category, e.g. `invalid_request_error` or `server_error`.'),
+        param: z.string().nullable().describe('The request parameter the error is about, if any.'),
+        code: z.string().nullable().describe('A machine-readable error code, if any.'),
       })
-      .openapi({ description: 'Details of the error.' }),
+      .describe('Details of the error.'),
   })
   .openapi('Error', {
     description: 'The error envelope, identical in shape to the OpenAI API\u2019s.',
