@@ -1,5 +1,5 @@
 // `npm run usage`: per-partner figures from the Analytics Engine data points the gateway writes
-// (src/http/access-log.ts), through the SQL API. See HELP.
+// (src/http/telemetry.ts), through the SQL API. See HELP.
 import { readFileSync } from 'node:fs'
 import { argumentsChecked, CommandError, isMain, main, progress, readArgs, UsageError } from './cli'
 import { readEnvironment } from './wrangler'

@@ -25,30 +25,20 @@ export interface ErrorSpec {
   level?: LogLevel
 }
 
-type Extra = Partial<ErrorSpec>
-const client = (status: Status, when: string, message: string, extra?: Extra) =>
-  spec(status, 'invalid_request_error', false, null, when, message, extra)
-const limited = (when: string, message: string, extra?: Extra) =>
-  spec(429, 'rate_limit_error', true, 'computed', when, message, {
-    code: 'rate_limit_exceeded',
+type Entry = Omit<ErrorSpec, 'code'> & { code?: string | null }
+
+/** A family of errors: their type and retry hints, and their code if they share one. */
+function kind(type: ErrorSpec['type'], retry: boolean, after: Entry['retryAfter'], code?: string) {
+  return (status: Status, when: string, message: string, extra?: Partial<ErrorSpec>): Entry => ({
+    ...{ status, type, shouldRetry: retry, retryAfter: after, when, message },
+    ...(code ? { code } : {}),
     ...extra,
   })
-const server = (status: Status, when: string, message: string, extra?: Extra) =>
-  spec(status, 'server_error', true, 1, when, message, extra)
-const fatal = (status: Status, when: string, message: string, extra?: Extra) =>
-  spec(status, 'server_error', false, null, when, message, extra)
-
-function spec(
-  status: Status,
-  type: ErrorSpec['type'],
-  shouldRetry: boolean | null,
-  retryAfter: ErrorSpec['retryAfter'],
-  when: string,
-  message: string,
-  extra: Extra = {},
-): Omit<ErrorSpec, 'code'> & { code?: string | null } {
-  return { status, type, shouldRetry, retryAfter, when, message, ...extra }
 }
+const client = kind('invalid_request_error', false, null)
+const limited = kind('rate_limit_error', true, 'computed', 'rate_limit_exceeded')
+const server = kind('server_error', true, 1)
+const fatal = kind('server_error', false, null)
 
 const MISCONFIGURED = 'The gateway is not configured correctly. Please contact its operators.'
 
@@ -106,14 +96,17 @@ const CATALOGUE = {
     { code: null, relayed: true },
   ),
   partner_rate_limited: limited(
+    429,
     'The partner\u2019s rate limit is reached.',
     "Rate limit reached for partner 'acme' (about 600 requests per 60 s, counted per Cloudflare location). Please retry after about 7 seconds.",
   ),
   auth_failures_limited: limited(
+    429,
     'Too many refused keys came from this address.',
     'Too many requests with a missing or invalid partner key from this address. Please retry after 42 seconds.',
   ),
   upstream_rate_limited: limited(
+    429,
     'The upstream is rate limiting the gateway (`retry-after-ms` too, if it sent one).',
     'The upstream API is rate limiting the gateway. Please retry after 2 seconds.',
     // The upstream's quota is the gateway's, not the partner's: operators should see it.
@@ -124,14 +117,11 @@ const CATALOGUE = {
     'A secret is missing or a var malformed; details only in the log.',
     MISCONFIGURED,
   ),
-  internal_error: spec(
+  internal_error: fatal(
     500,
-    'server_error',
-    null,
-    null,
     'The gateway hit an unexpected error.',
     'The gateway hit an unexpected error. Please retry; if it persists, contact its operators.',
-    { code: null },
+    { code: null, shouldRetry: null },
   ),
   upstream_error: server(
     502,

@@ -7,10 +7,9 @@ export { PopularPages } from './prewarm/popular'
 
 /** One state per isolate: its memory tier, key lookups and rate-limit counts live as long. */
 const state = createState()
-const app = createApp(state)
 
 export default {
-  fetch: app.fetch,
+  fetch: createApp(state).fetch,
   /** The pre-warm cron (wrangler.toml `[triggers]`), through the same page service as requests. */
   scheduled(_controller, env, ctx) {
     // A cron run may be the isolate's first event: its lines carry the version too.

@@ -1,13 +1,9 @@
-/** How much an operator should care about a line. */
 export type LogLevel = 'info' | 'warn' | 'error'
 
-/** The deployed version's id (the `VERSION` binding), the same for every request of an isolate. */
+/** The deployed version's id (the `VERSION` binding), the same for every event of an isolate. */
 let version: string | null = null
 
-/**
- * Sets the version every line carries, from the bindings of the event at hand (a request, a cron
- * run). A Durable Object passes `onlyIfUnknown`: in an isolate of its own, its lines need one too.
- */
+/** Sets it from the event at hand; a Durable Object, in an isolate of its own, if still unknown. */
 export function setLogVersion(id: string | null, onlyIfUnknown = false): void {
   if (!onlyIfUnknown || version === null) version = id
 }
@@ -23,7 +19,7 @@ export function log(level: LogLevel, event: string, fields: Record<string, unkno
   else console.log(line)
 }
 
-/** An error's name and message for a log line or an operator-only detail (never a secret: callers log only errors of their own I/O). */
+/** An error's name and message; callers pass only errors of their own I/O, so never a secret. */
 export function errorText(err: unknown): string {
   return err instanceof Error ? `${err.name}: ${err.message}` : 'unknown'
 }

@@ -1,16 +1,21 @@
 import { createRoute } from '@hono/zod-openapi'
-import { ERRORS, type ErrorSpec } from '../errors'
-import { errorResponse, type Headers, header } from '../http/openapi'
-import { GROUP_LIST_EXAMPLE, GroupListSchema } from '../upstream/schemas'
-import { LIST_GROUPS_HEADER_PARAMETERS, ListGroupsQuerySchema } from './schemas'
+import { ERRORS } from '../errors'
+import { errorResponses, header } from '../http/openapi'
+import { GROUP_LIST_EXAMPLE, GroupListSchema, ListGroupsQuerySchema } from '../upstream/schemas'
 
-const requestIdHeader = {
+/**
+ * A request header the route reads: not validated (an unknown directive or tag matches nothing),
+ * and no `example`, which Swagger UI would pre-fill, so every "Try it out" would bypass the cache.
+ */
+function headerParameter(name: string, description: string) {
+  return { name, in: 'header', required: false, description, schema: { type: 'string' } } as const
+}
+
+/** What every answer of the route carries: the request id and the partner's rate limit. */
+const ALWAYS = {
   'x-request-id': header(
     'Identifies this request in the gateway\u2019s logs; quote it when reporting a problem.',
   ),
-}
-
-const rateLimitHeaders = {
   'RateLimit-Policy': header(
     'The partner\u2019s quota (IETF RateLimit header fields), e.g. `"standard";q=600;w=60`: about `q` requests per `w` seconds. Counted per Cloudflare location by the platform\u2019s rate limiting, which is approximate and eventually consistent: not an exact accounting.',
   ),
@@ -19,7 +24,8 @@ const rateLimitHeaders = {
   ),
 }
 
-const pageCacheHeaders = {
+const PAGE_HEADERS = {
+  ...ALWAYS,
   'Cache-Status': header(
     'What the gateway\u2019s cache did (RFC 9211): `hit`, `fwd=uri-miss`, `fwd=stale`, `fwd=request`, `fwd-status`, `stored`, `collapsed`, `ttl` (seconds of freshness left, negative when stale) and `detail=stale-while-revalidate`, `detail=stale-if-error` or `detail=failure-shared` (an upstream failure of moments ago answered again, without a new call), e.g. `groups-gateway; hit; ttl=42`.',
   ),
@@ -33,46 +39,7 @@ const pageCacheHeaders = {
   ETag: header('A strong validator of the page\u2019s bytes; send it back as `If-None-Match`.'),
 }
 
-/** The headers an error may carry. */
-const ERROR_HEADERS = {
-  'Retry-After': header('Seconds to wait before retrying.', { type: 'integer', minimum: 1 }),
-  'retry-after-ms': header(
-    'Milliseconds to wait, when the upstream said so precisely; the official SDK prefers it to `Retry-After`.',
-    { type: 'integer', minimum: 0 },
-  ),
-  'x-should-retry': header(
-    '`true` when retrying may succeed, `false` when it cannot; the official SDK obeys it before its own rules.',
-    { type: 'string', enum: ['true', 'false'] },
-  ),
-}
-
-/**
- * The route's error responses, from the catalogue: per status, each error's case in its words
- * and retry hints, the first one's body as the example.
- */
-function errorResponses() {
-  const byStatus = new Map<number, ErrorSpec[]>()
-  for (const e of Object.values(ERRORS) as ErrorSpec[]) {
-    if (!e.offRoute) byStatus.set(e.status, [...(byStatus.get(e.status) ?? []), e])
-  }
-  return Object.fromEntries(
-    [...byStatus].map(([status, errors]) => {
-      const [first] = errors as [ErrorSpec]
-      const headers: Headers = { ...requestIdHeader, ...rateLimitHeaders }
-      headers['x-should-retry'] = ERROR_HEADERS['x-should-retry']
-      if (errors.some((e) => e.retryAfter !== null)) {
-        headers['Retry-After'] = ERROR_HEADERS['Retry-After']
-      }
-      if (errors.some((e) => e.code === 'rate_limit_exceeded')) {
-        headers['retry-after-ms'] = ERROR_HEADERS['retry-after-ms']
-      }
-      for (const [name, value] of Object.entries(first.headers ?? {})) {
-        headers[name] = header(`Always \`${value}\`.`)
-      }
-      return [status, errorResponse(errors, headers)]
-    }),
-  )
-}
+const ROUTE_ERRORS = Object.values(ERRORS).filter((e) => !e.offRoute)
 
 export const listGroups = createRoute({
   method: 'get',
@@ -83,20 +50,27 @@ export const listGroups = createRoute({
   description:
     'Lists all groups in the organization, one page at a time, exactly as the OpenAI Admin API does. Pages are served from the gateway\u2019s cache while fresh.',
   request: { query: ListGroupsQuerySchema },
-  parameters: LIST_GROUPS_HEADER_PARAMETERS,
+  parameters: [
+    headerParameter(
+      'if-none-match',
+      'An `ETag` from an earlier page, e.g. `"bXlfZXRhZ19leGFtcGxlXzE"`: if the page is unchanged, the answer is 304.',
+    ),
+    headerParameter(
+      'cache-control',
+      '`no-cache` (or `max-age=0`) fetches the page from the upstream and stores it; `only-if-cached` answers from the cache or with 504.',
+    ),
+  ],
   responses: {
     200: {
       description: 'One page of groups, byte for byte as the upstream returned it.',
-      headers: { ...requestIdHeader, ...rateLimitHeaders, ...pageCacheHeaders },
+      headers: PAGE_HEADERS,
       content: { 'application/json': { schema: GroupListSchema, example: GROUP_LIST_EXAMPLE } },
     },
     304: {
       description:
         'The page is unchanged: `If-None-Match` matched its `ETag`. No body; the cache headers as on a 200.',
-      headers: { ...requestIdHeader, ...rateLimitHeaders, ...pageCacheHeaders },
+      headers: PAGE_HEADERS,
     },
-    ...errorResponses(),
+    ...errorResponses(ROUTE_ERRORS, ALWAYS),
   },
 })
-
-export type ListGroupsRoute = typeof listGroups

@@ -1,37 +1,57 @@
 import { OpenAPIHono } from '@hono/zod-openapi'
 import type { ErrorSpec } from '../errors'
 import { ErrorSchema } from '../upstream/schemas'
-import { validationHook } from './validation'
+import { validationHook } from './errors'
 
 /** A router whose validation failures are all the same 400 (see `validationHook`). */
 export function createRouter() {
   return new OpenAPIHono<{ Bindings: Env }>({ strict: true, defaultHook: validationHook })
 }
 
-type Header = {
-  description: string
-  schema: { type: 'string' | 'integer'; minimum?: number; enum?: string[] }
-}
-/** Response headers as the contract declares them. */
-export type Headers = Record<string, Header>
+type HeaderSchema = { type: 'string' | 'integer'; minimum?: number; enum?: string[] }
 
-export function header(description: string, schema: Header['schema'] = { type: 'string' }): Header {
+export function header(description: string, schema: HeaderSchema = { type: 'string' }) {
   return { description, schema }
 }
+type Header = ReturnType<typeof header>
 
-/** A contract response for errors of one status: their cases in words, the first as example. */
-export function errorResponse(errors: ErrorSpec[], headers: Headers = {}) {
-  const [{ message, type, param = null, code }] = errors as [ErrorSpec]
-  return {
-    description: errors.map(describe).join(' '),
-    ...(Object.keys(headers).length > 0 ? { headers } : {}),
-    content: {
-      'application/json': {
-        schema: ErrorSchema,
-        example: { error: { message, type, param, code } },
-      },
-    },
-  }
+const SHOULD_RETRY = header(
+  '`true` when retrying may succeed, `false` when it cannot; the official SDK obeys it before its own rules.',
+  { type: 'string', enum: ['true', 'false'] },
+)
+const RETRY_AFTER = header('Seconds to wait before retrying.', { type: 'integer', minimum: 1 })
+const RETRY_AFTER_MS = header(
+  'Milliseconds to wait, when the upstream said so precisely; the official SDK prefers it to `Retry-After`.',
+  { type: 'integer', minimum: 0 },
+)
+
+/**
+ * A route's error responses, from catalogue entries: per status, each error's case, code and retry
+ * hints in words, and the first one's body as the example. Given the headers all the route's
+ * answers carry (`always`), also the retry headers and fixed headers of the status's errors.
+ */
+export function errorResponses(errors: ErrorSpec[], always?: Record<string, Header>) {
+  const byStatus = [...Map.groupBy(errors, (e) => e.status)].map(([status, group]) => {
+    const [{ message, type, param = null, code, headers = {} }] = group as [ErrorSpec]
+    const example = { error: { message, type, param, code } }
+    const limited = group.some((e) => e.code === 'rate_limit_exceeded')
+    const fixed = Object.entries(headers).map(([name, v]) => [name, header(`Always \`${v}\`.`)])
+    const response = {
+      description: group.map(describe).join(' '),
+      ...(always && {
+        headers: {
+          ...always,
+          'x-should-retry': SHOULD_RETRY,
+          ...(group.some((e) => e.retryAfter !== null) && { 'Retry-After': RETRY_AFTER }),
+          ...(limited && { 'retry-after-ms': RETRY_AFTER_MS }),
+          ...Object.fromEntries(fixed),
+        },
+      }),
+      content: { 'application/json': { schema: ErrorSchema, example } },
+    }
+    return [status, response] as const
+  })
+  return Object.fromEntries(byStatus)
 }
 
 /** One error's case, code and retry hints, in a sentence. */

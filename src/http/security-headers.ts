@@ -2,10 +2,9 @@ import type { MiddlewareHandler } from 'hono'
 import { secureHeaders } from 'hono/secure-headers'
 
 /**
- * An API answers JSON only: nothing on it may load, frame or run anything. The set OWASP's REST
- * Security Cheat Sheet asks of an API (HSTS, nosniff, DENY framing, a `'none'` CSP) plus CORP;
- * the browser-page headers (COOP, X-XSS-Protection and the like) go to `/docs` only, since every
- * header is bytes on every hot response.
+ * JSON only: what OWASP's REST Security Cheat Sheet asks of an API (HSTS, nosniff, DENY framing, a
+ * `'none'` CSP) plus CORP. Browser-page headers (COOP and the like) only on `/docs`: every header
+ * is bytes on every hot response.
  */
 const apiHeaders = secureHeaders({
   contentSecurityPolicy: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] },
@@ -39,9 +38,7 @@ const docsHeaders = secureHeaders({
 /** Security headers on every response, with the docs' own policy under `/docs`. */
 export function securityHeaders(): MiddlewareHandler {
   return function securityHeadersMiddleware(c, next) {
-    return (c.req.path === '/docs' || c.req.path.startsWith('/docs/') ? docsHeaders : apiHeaders)(
-      c,
-      next,
-    )
+    const docs = c.req.path === '/docs' || c.req.path.startsWith('/docs/')
+    return (docs ? docsHeaders : apiHeaders)(c, next)
   }
 }

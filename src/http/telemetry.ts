@@ -1,17 +1,26 @@
 import type { MiddlewareHandler } from 'hono'
 import { routePath } from 'hono/route'
 import { type LogLevel, log, setLogVersion } from '../log'
-import type { CacheOutcome } from '../pages/outcome'
+import type { CacheOutcome } from '../pages/deps'
 import type { UpstreamTrace } from '../upstream/client'
 
 declare module 'hono' {
   interface ContextVariableMap {
+    /** The gateway's own id for this request: in its log line, its answer and the upstream call. */
+    requestId: string
     /** What the page cache did for this request, if it was asked. */
     cache: CacheOutcome
     /** What the upstream calls made for this request did, if any were made. */
     upstream: UpstreamTrace
+    /** What went wrong, for operators only: logged, never sent. */
+    errorDetail: string
+    /** The log line's level, when the status alone does not say it. */
+    logLevel: LogLevel
   }
 }
+
+/** What a client's own id may look like to be kept: short, and nothing a log could misread. */
+const CLIENT_REQUEST_ID = /^[\w.:=-]{1,128}$/
 
 /** A request's cache outcome in one word, for the data point's blob3 (what `npm run usage` reads). */
 function outcomeWord(o: CacheOutcome | undefined): string {
@@ -24,22 +33,22 @@ function outcomeWord(o: CacheOutcome | undefined): string {
 }
 
 /**
- * A request's telemetry, written once its response is complete: one JSON log line (the only billed
- * log event: the invocation log is off in wrangler.toml) saying who (partner name, never a key),
- * what, the outcome, what the cache and the upstream did, and the operator-only detail; and one
- * Analytics Engine data point, never awaited, indexed by partner. Both carry the deployed version.
- * The line's level: the error's own, else `error` for a 5xx, `warn` for a page served in place of
- * a failing upstream, `info` for the rest.
+ * Names each request with an id of the gateway's own (`X-Request-Id`): a client's never replaces
+ * it, so no one can choose the id another's requests are logged under (a usable one is kept as
+ * `X-Client-Request-Id`). Then, once the response is complete, one JSON log line (the only billed
+ * log event: wrangler.toml turns the invocation log off), partner by name, never by key, and one
+ * Analytics Engine data point, never awaited; both carry the deployed version.
  */
 export function telemetry(): MiddlewareHandler<{ Bindings: Env }> {
-  let versionSet = false
   return async function telemetryMiddleware(c, next) {
+    const requestId = crypto.randomUUID()
+    c.set('requestId', requestId)
+    c.header('X-Request-Id', requestId)
+    const clientRequestId = c.req.header('x-request-id')?.match(CLIENT_REQUEST_ID)?.[0]
+    if (clientRequestId) c.header('X-Client-Request-Id', clientRequestId)
     const started = Date.now()
     const version = c.env.VERSION?.id ?? ''
-    if (!versionSet) {
-      setLogVersion(version || null)
-      versionSet = true
-    }
+    setLogVersion(version || null)
     await next()
     const { status } = c.res
     const cache = c.get('cache')
@@ -47,13 +56,12 @@ export function telemetry(): MiddlewareHandler<{ Bindings: Env }> {
     const partner = c.get('partner')?.name ?? null
     const route = routePath(c, -1)
     const ms = Date.now() - started
-    const requestId = c.get('requestId')
     const level: LogLevel =
       c.get('logLevel') ??
       (status >= 500 ? 'error' : cache?.kind === 'stale-if-error' ? 'warn' : 'info')
     log(level, 'request', {
       requestId,
-      clientRequestId: c.get('clientRequestId'),
+      clientRequestId,
       partner,
       method: c.req.method,
       route,

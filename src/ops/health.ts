@@ -2,7 +2,7 @@ import { createRoute, z } from '@hono/zod-openapi'
 import pkg from '../../package.json'
 import { readConfig } from '../config'
 import { AppError, ERRORS } from '../errors'
-import { createRouter, errorResponse } from '../http/openapi'
+import { createRouter, errorResponses } from '../http/openapi'
 import { readPartnerKeySecret } from '../partners/directory'
 import { readAdminKey } from '../upstream/client'
 
@@ -27,7 +27,7 @@ const health = createRoute({
       description: 'The worker is up and configured.',
       content: { 'application/json': { schema: HealthSchema } },
     },
-    503: errorResponse([ERRORS.unhealthy]),
+    ...errorResponses([ERRORS.unhealthy]),
   },
 })
 
@@ -41,7 +41,5 @@ export const healthRouter = createRouter().openapi(health, (c) => {
     if (!(err instanceof AppError)) throw err
     throw new AppError('unhealthy', { detail: err.detail })
   }
-  return c.json({ status: 'ok' as const, version: pkg.version }, 200, {
-    'Cache-Control': 'no-store',
-  })
+  return c.json({ status: 'ok', version: pkg.version }, 200, { 'Cache-Control': 'no-store' })
 })

@@ -1,10 +1,9 @@
 import { Hono } from 'hono'
 import { AppError } from '../errors'
 import { methodNotAllowed } from '../http/errors'
-import type { CacheGeneration } from '../pages/generation'
 import { bearerKey } from '../partners/directory'
 import type { FailedAuthLimiter } from '../partners/failures'
-import { AUTH_FAILURES } from '../partners/model'
+import type { PagesState } from '../prewarm/page-deps'
 
 const PURGE_PATH = '/admin/cache/purge'
 
@@ -17,30 +16,18 @@ declare global {
 
 /**
  * `POST /admin/cache/purge` with `Authorization: Bearer <OPERATOR_KEY>` starts a new cache
- * generation. Without the `OPERATOR_KEY` secret the route does not exist (404). Not in the OpenAPI
- * document: partners never call it.
+ * generation; without that secret, a 404. Not in the OpenAPI document: partners never call it.
  */
-export function operatorRouter(
-  generation: CacheGeneration,
-  now: () => number,
-  failures: FailedAuthLimiter,
-) {
+export function operatorRouter(state: PagesState & { failures: FailedAuthLimiter }) {
   return new Hono<{ Bindings: Env }>()
     .post(PURGE_PATH, async (c) => {
       const expected = c.env.OPERATOR_KEY
       if (!expected) return c.notFound()
       if (!(await sameSecret(bearerKey(c.req.header('authorization')), expected))) {
         // Wrong operator keys share the address's failed-authentication budget with partner keys.
-        const ip = c.req.header('cf-connecting-ip')
-        const binding = c.env[AUTH_FAILURES.binding]
-        throw await failures.refuse(
-          ip,
-          binding,
-          c.get('requestId'),
-          new AppError('invalid_operator_key'),
-        )
+        throw await state.failures.refuse(c, new AppError('invalid_operator_key'))
       }
-      const value = await generation.purge(c.env.GROUPS_CACHE, now())
+      const value = await state.generation.purge(c.env.GROUPS_CACHE, state.now())
       return c.json({ purged: true, generation: value }, 200, { 'Cache-Control': 'no-store' })
     })
     .all(PURGE_PATH, (c) => (c.env.OPERATOR_KEY ? methodNotAllowed(['POST'])(c) : c.notFound()))

@@ -18,13 +18,9 @@ export function readDirectives(headers: Headers): RequestDirectives {
     return { noCache, onlyIfCached: false }
   }
   const directives = cacheControl.trim().split(/\s*,\s*/)
-  // Both the token and the quoted form count (RFC 9111 5.2); a malformed value is ignored, and of
-  // several the strictest holds.
-  const maxAges = directives.flatMap((d) => {
-    const value = /^max-age=("?)(\d+)\1$/.exec(d)?.[2]
-    return value === undefined ? [] : [Math.min(Number(value), MAX_DELTA_SECONDS)]
-  })
-  const maxAgeSeconds = maxAges.length > 0 ? Math.min(...maxAges) : undefined
+  // Token or quoted form (RFC 9111 5.2); a malformed value is ignored; of several, the strictest.
+  const maxAges = directives.flatMap((d) => /^max-age=("?)(\d+)\1$/.exec(d)?.[2] ?? []).map(Number)
+  const maxAgeSeconds = maxAges.length > 0 ? Math.min(...maxAges, MAX_DELTA_SECONDS) : undefined
   return {
     noCache: directives.includes('no-cache') || maxAgeSeconds === 0,
     onlyIfCached: directives.includes('only-if-cached'),

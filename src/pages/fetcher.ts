@@ -1,10 +1,10 @@
 import { DurableObject } from 'cloudflare:workers'
 import { AppError, type SerializedError } from '../errors'
 import { setLogVersion } from '../log'
-import { fetchGroupsPage, isQueryRefusal, readAdminKey } from '../upstream/client'
+import { fetchGroupsPage, isQueryRefusal, readAdminKey, retryAfterMs } from '../upstream/client'
+import type { FetchPageRequest, FetchPageResult } from './deps'
 import { type FreshnessPolicy, freshness, withinMaxAge } from './freshness'
 import { type CachedPage, computeEtag } from './page'
-import type { FetchPageRequest, FetchPageResult } from './source'
 
 /** So no partner drives the upstream (and KV's 1 write/s per key) faster: see `freshEnough`. */
 const FRESH_REUSE_MS = 1_000
@@ -15,22 +15,12 @@ const MAX_RATE_LIMIT_SHARE_MS = 60_000
 
 type Failed = Extract<FetchPageResult, { ok: false }>
 
-/** Answers callers for `forMs` after `at` (its caller's clock), if they ask for no more retries. */
-interface KnownFailure {
-  answer: Failed
-  at: number
-  forMs: number
-  maxRetries: number
-}
-
-/**
- * One instance per cache key: concurrent misses for a page, from any isolate anywhere, reach it,
- * and it makes one upstream call for them all. It holds only that call, the last page and failure.
- */
+/** One per cache key: concurrent misses for a page, from any isolate, share one upstream call. */
 export class PageFetcher extends DurableObject<Env> {
   private inflight: { result: Promise<FetchPageResult>; maxRetries: number } | null = null
   private last: CachedPage | null = null
-  private failure: KnownFailure | null = null
+  /** Answers callers for `forMs` after `at` (its caller's clock) if they ask no more retries. */
+  private failure: { answer: Failed; at: number; forMs: number; maxRetries: number } | null = null
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env)
@@ -43,15 +33,12 @@ export class PageFetcher extends DurableObject<Env> {
       const current = this.inflight
       const result = await current.result
       if (result.ok) return { ...result, leader: false, trace: null }
-      // A failure of fewer attempts than this caller asked for (made for a caller with a stale
-      // page in hand) is not its answer: it follows a fetch with as many, or makes one.
+      // Fewer attempts than this caller asked for (made for one with a stale page): not its answer.
       if (current.maxRetries >= req.upstream.maxRetries) return shared(result)
       if (this.inflight === current) break
     }
-    const page = this.reusablePage(req)
-    if (page) return { ok: true, page, leader: false, trace: null }
-    const failure = this.standingFailure(req)
-    if (failure) return failure
+    const known = this.reusablePage(req) ?? this.standingFailure(req)
+    if (known) return known
     const inflight = { result: this.fetchAndRemember(req), maxRetries: req.upstream.maxRetries }
     this.inflight = inflight
     try {
@@ -62,12 +49,14 @@ export class PageFetcher extends DurableObject<Env> {
   }
 
   /** A page fetched for someone else moments ago, if it answers this caller too. */
-  private reusablePage(req: FetchPageRequest): CachedPage | null {
-    const last = this.last
-    if (last === null) return null
-    if (req.fresh) return freshEnough(last.storedAt, req) ? last : null
-    const newer = req.seenStoredAt === null || last.storedAt > req.seenStoredAt
-    return newer && freshness(last.storedAt, req.now, req.policy) === 'fresh' ? last : null
+  private reusablePage(req: FetchPageRequest): FetchPageResult | null {
+    const page = this.last
+    if (page === null) return null
+    const newer = req.seenStoredAt === null || page.storedAt > req.seenStoredAt
+    const reusable = req.fresh
+      ? freshEnough(page.storedAt, req)
+      : newer && freshness(page.storedAt, req.now, req.policy) === 'fresh'
+    return reusable ? { ok: true, page, leader: false, trace: null } : null
   }
 
   /**
@@ -87,18 +76,13 @@ export class PageFetcher extends DurableObject<Env> {
   private async fetchAndRemember(req: FetchPageRequest): Promise<FetchPageResult> {
     const started = Date.now()
     const result = await this.fetchFromUpstream(req)
-    if (result.ok) {
-      this.last = result.page
-      this.failure = null
-      return result
-    }
-    this.failure = {
-      answer: shared(result),
-      // Learned when the last attempt ended, not when the first began.
-      at: req.now + (Date.now() - started),
-      forMs: standsForMs(result.error, req.policy),
-      maxRetries: req.upstream.maxRetries,
-    }
+    // A failure is learned when the last attempt ended, not when the first began.
+    const at = req.now + (Date.now() - started)
+    const { maxRetries } = req.upstream
+    if (result.ok) this.last = result.page
+    this.failure = result.ok
+      ? null
+      : { answer: shared(result), at, forMs: standsForMs(result.error, req.policy), maxRetries }
     return result
   }
 
@@ -132,9 +116,8 @@ function freshEnough(at: number, { now, policy, maxAgeSeconds }: FetchPageReques
 function standsForMs(error: SerializedError, policy: FreshnessPolicy): number {
   if (isQueryRefusal(error.status)) return policy.ttlSeconds * 1000
   if (error.status !== 429) return OUTAGE_SHARE_MS
-  const { 'retry-after-ms': ms, 'Retry-After': seconds } = error.headers
-  const hinted = ms !== undefined ? Number(ms) : Number(seconds) * 1000
-  return Number.isFinite(hinted) ? Math.min(hinted, MAX_RATE_LIMIT_SHARE_MS) : OUTAGE_SHARE_MS
+  const hinted = retryAfterMs(new Headers(error.headers))
+  return hinted === null ? OUTAGE_SHARE_MS : Math.min(hinted, MAX_RATE_LIMIT_SHARE_MS)
 }
 
 /** A failure as handed to a caller no upstream call was made for. */

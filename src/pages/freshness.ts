@@ -1,5 +1,4 @@
 import type { RequestDirectives } from './directives'
-import type { Forward } from './outcome'
 import type { CachedPage } from './page'
 
 /**
@@ -12,9 +11,7 @@ export interface FreshnessPolicy {
   staleIfErrorSeconds: number
 }
 
-type Freshness = 'fresh' | 'stale-while-revalidate' | 'stale-if-error' | 'expired'
-
-export function freshness(storedAt: number, now: number, policy: FreshnessPolicy): Freshness {
+export function freshness(storedAt: number, now: number, policy: FreshnessPolicy) {
   const age = now - storedAt
   const ttlMs = policy.ttlSeconds * 1000
   if (age < ttlMs) return 'fresh'
@@ -48,10 +45,14 @@ export function keepSeconds(p: FreshnessPolicy): number {
   return p.ttlSeconds + Math.max(p.staleWhileRevalidateSeconds, p.staleIfErrorSeconds)
 }
 
+/** Why the cache went to the upstream (RFC 9211 `fwd`). */
+export type Forward = 'uri-miss' | 'stale' | 'request'
+
 type Decision =
   | { action: 'serve'; page: CachedPage; stale: boolean; revalidate: boolean }
   | { action: 'fetch'; fwd: Forward; fallback: CachedPage | null }
-  | { action: 'refuse'; message: string }
+  /** No `message`: the catalogue's own (the page is not cached at all). */
+  | { action: 'refuse'; message?: string }
 
 /**
  * The one place that decides what a cached page (if any) does for a request: served if fresh;
@@ -74,9 +75,7 @@ export function decide(
   }
   if (onlyIfCached) {
     const tail = 'and the request asked for only-if-cached.'
-    if (!cached) {
-      return { action: 'refuse', message: `This page is not in the gateway\u2019s cache, ${tail}` }
-    }
+    if (!cached) return { action: 'refuse' }
     const age = ageSeconds(cached.storedAt, now)
     const why = !tooOld
       ? `past the ${servedForSeconds(policy)} seconds it serves a page without asking the upstream`

@@ -1,6 +1,5 @@
 import { log } from '../log'
 
-/** Where the cache generation lives in the page cache namespace. */
 export const GENERATION_KEY = 'groups:generation'
 /** How long an isolate trusts the generation it read: with KV's read cache, the purge bound. */
 export const GENERATION_TTL_MS = 10_000

@@ -1,11 +1,6 @@
 import type { CachedPage } from './page'
 
-export interface MemoryLimits {
-  maxEntries: number
-  maxBytes: number
-}
-
-const encoder = new TextEncoder()
+export type MemoryLimits = { maxEntries: number; maxBytes: number }
 
 /** Beyond an entry's bytes, key and ETag: its objects and Map entry (V8 takes about 150 bytes). */
 export const ENTRY_OVERHEAD_BYTES = 256
@@ -34,7 +29,7 @@ export class MemoryPages {
     const current = this.entries.get(key)
     if (current && current.page.storedAt >= page.storedAt) return current.page
     if (limits.maxEntries === 0) return page
-    const body = typeof page.body === 'string' ? encoder.encode(page.body) : page.body
+    const body = typeof page.body === 'string' ? new TextEncoder().encode(page.body) : page.body
     // Key and ETag are ASCII: one byte a character.
     const size = body.byteLength + key.length + page.etag.length + ENTRY_OVERHEAD_BYTES
     if (size > limits.maxBytes) return page

@@ -1,5 +1,5 @@
 import { base64url } from '../encoding'
-import type { PageQuery } from '../upstream/query'
+import type { PageQuery } from '../upstream/schemas'
 
 /** A page as the cache keeps it: the upstream's validated bytes. */
 export interface CachedPage {

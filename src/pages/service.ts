@@ -1,19 +1,13 @@
 import { AppError } from '../errors'
 import { errorText, log } from '../log'
-import type { UpstreamTrace } from '../upstream/client'
-import type { PageQuery } from '../upstream/query'
-import { fetchRequest, type PageDeps } from './deps'
+import type { PageQuery } from '../upstream/schemas'
+import type { CacheOutcome, FetchPageRequest, FetchPageResult, PageDeps } from './deps'
 import type { RequestDirectives } from './directives'
-import { decide, ttlLeft } from './freshness'
-import { type CacheOutcome, cacheStatus, type Forward } from './outcome'
+import { decide, type Forward, ttlLeft } from './freshness'
 import { type CachedPage, cacheKey } from './page'
-import type { FetchPageRequest, FetchPageResult } from './source'
 import { keep, lookup } from './store'
 
-export interface ServedPage {
-  page: CachedPage
-  outcome: CacheOutcome
-}
+export type ServedPage = { page: CachedPage; outcome: CacheOutcome }
 
 /** How much longer than one attempt a caller with a fallback waits for a shared fetch. */
 const FALLBACK_GRACE_MS = 250
@@ -22,10 +16,7 @@ const BOTH_DIRECTIVES =
 const CACHE_UNREADABLE =
   'The gateway cannot read its cache right now, and the request asked for only-if-cached.'
 
-/**
- * A page for a query, from the cache when it can, from the upstream when it must (see `decide`).
- * Throws an `AppError` for what the caller should see instead; reports what the cache did anyway.
- */
+/** A page from the cache or the upstream (see `decide`); what the cache did is always reported. */
 export async function getPage(
   deps: PageDeps,
   query: PageQuery,
@@ -42,8 +33,8 @@ export async function getPage(
   const cached = directives.noCache || !cacheable ? null : await lookup(deps, key, now)
   const decision = decide(cached, directives, now, deps.settings.freshness)
   // A page served met any max-age, so a background refresh is never `fresh`.
-  const request = (hasFallback: boolean): FetchPageRequest => ({
-    ...fetchRequest(deps, query, now, hasFallback),
+  const request = (fallback: boolean): FetchPageRequest => ({
+    ...fetchRequest(deps, query, now, fallback),
     seenStoredAt: cached?.storedAt ?? null,
     fresh: directives.noCache || directives.maxAgeSeconds !== undefined,
     maxAgeSeconds: directives.maxAgeSeconds,
@@ -62,7 +53,14 @@ export async function getPage(
   }
 }
 
-function reported(deps: PageDeps, served: ServedPage, trace: UpstreamTrace | null): ServedPage {
+/** What every fetch carries; with a stale page to fall back on, one attempt: an answer sooner. */
+export function fetchRequest(deps: PageDeps, query: PageQuery, now: number, fallback: boolean) {
+  const { upstream, freshness: policy } = deps.settings
+  const attempts = fallback ? { ...upstream, maxRetries: 0 } : upstream
+  return { query, upstream: attempts, requestId: deps.requestId, now, policy }
+}
+
+function reported(deps: PageDeps, served: ServedPage, trace: FetchPageResult['trace']) {
   deps.report(served.outcome, trace)
   return served
 }
@@ -81,8 +79,7 @@ async function fetchAnew(
     if (r.ok && cacheable) await keep(deps, key, r.page, r.leader)
   }
   deps.waitUntil(fetching.then(kept, () => {}))
-  // With a page to fall back on, wait no longer than one attempt, even behind another caller's
-  // retrying fetch: that fetch goes on, and its page is still kept, without us.
+  // With a fallback, wait one attempt at most, even behind another's retrying fetch (kept anyway).
   const result = fallback
     ? await Promise.race([fetching, timedOut(deps.settings.upstream.timeoutMs + FALLBACK_GRACE_MS)])
     : await fetching
@@ -127,7 +124,7 @@ function refreshInBackground(deps: PageDeps, key: string, req: FetchPageRequest)
 }
 
 /** The 504 for an only-if-cached request the cache cannot answer: the client's own choice. */
-function notCached(deps: PageDeps, message: string): AppError {
+function notCached(deps: PageDeps, message?: string): AppError {
   const outcome: CacheOutcome = { kind: 'not-cached' }
   deps.report(outcome, null)
   return new AppError('not_cached', { message, headers: { 'Cache-Status': cacheStatus(outcome) } })
@@ -137,4 +134,22 @@ function timedOut(ms: number): Promise<FetchPageResult> {
   const detail = `no answer within ${ms} ms; serving the stale page`
   const error = new AppError('upstream_error', { detail }).toJSON()
   return new Promise((resolve) => setTimeout(() => resolve({ ok: false, error, trace: null }), ms))
+}
+
+/** The `Cache-Status` field (RFC 9211); `prewarmed` when the cron fetched the page. */
+export function cacheStatus(o: CacheOutcome, prewarmed = false): string {
+  const parts = ['groups-gateway']
+  if (o.kind === 'hit' || o.kind === 'stale') parts.push('hit', `ttl=${o.ttl}`)
+  if (o.kind === 'stale') parts.push('detail=stale-while-revalidate')
+  if ('fwd' in o) parts.push(`fwd=${o.fwd}`)
+  if (o.kind === 'fetched') {
+    const how = o.how === 'uncached' ? 'detail=cache-unavailable' : o.how
+    parts.push('fwd-status=200', how, `ttl=${o.ttl}`)
+  }
+  if ('fwdStatus' in o && o.fwdStatus) parts.push(`fwd-status=${o.fwdStatus}`)
+  if (o.kind === 'stale-if-error') parts.push(`ttl=${o.ttl}`, 'detail=stale-if-error')
+  if (o.kind === 'failed' && o.shared) parts.push('collapsed', 'detail=failure-shared')
+  if (o.kind === 'not-cached') parts.push('detail=only-if-cached')
+  if (prewarmed) parts.push('prewarmed')
+  return parts.join('; ')
 }

@@ -9,15 +9,11 @@ const KV_MIN_EXPIRATION_TTL = 60
 type PageMetadata = Pick<CachedPage, 'storedAt' | 'etag' | 'prewarmed'>
 
 /** A KV failure counts as a miss: the caller then goes to the upstream. */
-export async function readPage(
-  kv: KVNamespace,
-  key: string,
-  requestId: string,
-): Promise<CachedPage | null> {
+export async function readPage(kv: KVNamespace, key: string, requestId: string) {
   try {
     const { value, metadata } = await kv.getWithMetadata<PageMetadata>(key, 'text')
     if (value === null || typeof metadata?.storedAt !== 'number' || !metadata.etag) return null
-    const page = { body: value, storedAt: metadata.storedAt, etag: metadata.etag }
+    const page: CachedPage = { body: value, storedAt: metadata.storedAt, etag: metadata.etag }
     return metadata.prewarmed ? { ...page, prewarmed: true } : page
   } catch (err) {
     log('warn', 'kv_read_failed', { requestId, key, error: errorText(err) })
@@ -31,7 +27,6 @@ export async function lookup(deps: PageDeps, key: string, now: number): Promise<
   if (hot && freshness(hot.storedAt, now, deps.settings.freshness) === 'fresh') return hot
   const stored = await readPage(deps.kv, key, deps.requestId)
   if (!stored) return hot ?? null
-  if (hot && hot.storedAt >= stored.storedAt) return hot
   return deps.state.memory.set(key, stored, deps.settings.memory)
 }
 

@@ -1,8 +1,8 @@
+import type { Context } from 'hono'
 import { AppError } from '../errors'
-import { bindingAllows, LIMITER_TIMEOUT_MS } from './limiter'
+import { bindingAllows, LIMITER_TIMEOUT_MS, windowEnd } from './limiter'
 import { AUTH_FAILURES } from './model'
 
-/** Client addresses an isolate remembers as blocked at most. */
 const MAX_BLOCKED_ADDRESSES = 10_000
 
 /**
@@ -13,22 +13,17 @@ const MAX_BLOCKED_ADDRESSES = 10_000
 export class FailedAuthLimiter {
   private readonly blockedUntil = new Map<string, number>()
 
-  /** Counts a refusal against `ip` (`CF-Connecting-IP`): 429 while over budget, else `refusal`. */
-  async refuse(
-    ip: string | undefined,
-    binding: RateLimit,
-    requestId: string,
-    refusal: AppError,
-  ): Promise<AppError> {
-    const address = clientAddress(ip)
+  /** Counts a refusal against `CF-Connecting-IP`: 429 while over budget, else `refusal`. */
+  async refuse(c: Context<{ Bindings: Env }>, refusal: AppError): Promise<AppError> {
+    const address = clientAddress(c.req.header('cf-connecting-ip'))
     const now = Date.now()
     let until = this.blockedUntil.get(address) ?? 0
     if (until <= now) {
       this.blockedUntil.delete(address)
-      const fields = { requestId, limiter: 'auth_failures' }
+      const binding = c.env[AUTH_FAILURES.binding]
+      const fields = { requestId: c.get('requestId'), limiter: 'auth_failures' }
       if (await bindingAllows(binding, address, LIMITER_TIMEOUT_MS, fields)) return refusal
-      const periodMs = AUTH_FAILURES.periodSeconds * 1000
-      until = (Math.floor(now / periodMs) + 1) * periodMs
+      until = windowEnd(now, AUTH_FAILURES.periodSeconds)
       if (this.blockedUntil.size >= MAX_BLOCKED_ADDRESSES) this.blockedUntil.clear()
       this.blockedUntil.set(address, until)
     }

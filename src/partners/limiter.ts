@@ -2,9 +2,6 @@ import { AppError } from '../errors'
 import { log } from '../log'
 import type { Partner } from './model'
 
-/** Whether a request may pass; requests `remaining` and seconds to `reset` for `RateLimit`. */
-export type RateDecision = { allowed: boolean; remaining: number; reset: number }
-
 /** The binding's counters live on the machine (well under 1 ms): past this, it has failed. */
 export const LIMITER_TIMEOUT_MS = 100
 /** Partners whose counts an isolate keeps at most; a partner key is needed to add one. */
@@ -18,27 +15,27 @@ const MAX_TRACKED_PARTNERS = 10_000
  * bound with several isolates), and `reset` the end of that window, the binding's own period.
  */
 export class PartnerLimiter {
-  private readonly counts = new Map<string, { epoch: number; count: number }>()
+  private readonly counts = new Map<string, { end: number; count: number }>()
 
   constructor(private readonly timeoutMs = LIMITER_TIMEOUT_MS) {}
 
   async check({ name, tier }: Partner, binding: RateLimit, now: number, requestId: string) {
     const allowed = await bindingAllows(binding, name, this.timeoutMs, { requestId, partner: name })
-    const periodMs = tier.periodSeconds * 1000
-    const epoch = Math.floor(now / periodMs)
+    const end = windowEnd(now, tier.periodSeconds)
     // By tier too: a partner moved to another tier starts that tier's count afresh.
     const id = `${tier.name}:${name}`
     const window = this.counts.get(id)
-    const count = (window?.epoch === epoch ? window.count : 0) + (allowed ? 1 : 0)
+    const count = (window?.end === end ? window.count : 0) + (allowed ? 1 : 0)
     if (!window && this.counts.size >= MAX_TRACKED_PARTNERS) this.counts.clear()
-    this.counts.set(id, { epoch, count })
-    return {
-      allowed,
-      remaining: allowed ? Math.max(0, tier.limit - count) : 0,
-      reset: Math.max(1, Math.ceil(((epoch + 1) * periodMs - now) / 1000)),
-    } satisfies RateDecision
+    this.counts.set(id, { end, count })
+    const remaining = allowed ? Math.max(0, tier.limit - count) : 0
+    return { allowed, remaining, reset: Math.max(1, Math.ceil((end - now) / 1000)) }
   }
 }
+
+/** When the clock-aligned window of `periodSeconds` (a binding's own) that holds `now` ends. */
+export const windowEnd = (now: number, periodSeconds: number) =>
+  (Math.floor(now / (periodSeconds * 1000)) + 1) * periodSeconds * 1000
 
 /** Whether a rate limiting binding lets `key` through: yes if it fails or is slow (logged). */
 export async function bindingAllows(
@@ -60,11 +57,10 @@ export async function bindingAllows(
   return true
 }
 
-/** The 429 for a refused request. */
-export function rateLimited({ name, tier }: Partner, decision: RateDecision): AppError {
-  const seconds = `${decision.reset} ${decision.reset === 1 ? 'second' : 'seconds'}`
+export function rateLimited({ name, tier }: Partner, { reset }: { reset: number }): AppError {
+  const seconds = `${reset} ${reset === 1 ? 'second' : 'seconds'}`
   return new AppError('partner_rate_limited', {
     message: `Rate limit reached for partner '${name}' (about ${tier.limit} requests per ${tier.periodSeconds} s, counted per Cloudflare location). Please retry after about ${seconds}.`,
-    retryAfter: decision.reset,
+    retryAfter: reset,
   })
 }

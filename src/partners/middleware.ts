@@ -4,7 +4,7 @@ import { bearerKey, type PartnerDirectory, readPartnerKeySecret } from './direct
 import type { FailedAuthLimiter } from './failures'
 import { hasValidCheck } from './keys'
 import { type PartnerLimiter, rateLimited } from './limiter'
-import { AUTH_FAILURES, type Partner } from './model'
+import type { Partner } from './model'
 
 declare module 'hono' {
   interface ContextVariableMap {
@@ -12,6 +12,8 @@ declare module 'hono' {
     partner: Partner
   }
 }
+
+type AuthState = { partners: PartnerDirectory; failures: FailedAuthLimiter; now: () => number }
 
 /** One 401 for every kind of bad key, so a caller learns nothing about which check failed. */
 const unauthorized = () => new AppError('invalid_api_key')
@@ -21,24 +23,16 @@ const unauthorized = () => new AppError('invalid_api_key')
  * passes at once; any other must carry a valid check value (one HMAC, no I/O), or is refused on
  * that alone. Refusals of keys with a valid check (revoked, disabled) count against the address.
  */
-export function partnerAuth(
-  directory: PartnerDirectory,
-  failures: FailedAuthLimiter,
-  now: () => number,
-): MiddlewareHandler<{ Bindings: Env }> {
+export function partnerAuth(state: AuthState): MiddlewareHandler<{ Bindings: Env }> {
   return async function partnerAuthMiddleware(c, next) {
     const key = bearerKey(c.req.header('authorization'))
-    const t = now()
-    let partner = directory.peek(key, t)
+    const now = state.now()
+    let partner = state.partners.peek(key, now)
     if (partner === undefined) {
       if (!(await hasValidCheck(key, readPartnerKeySecret(c.env)))) throw unauthorized()
-      partner = await directory.find(c.env.PARTNERS, key, t)
+      partner = await state.partners.find(c.env.PARTNERS, key, now)
     }
-    if (!partner) {
-      const ip = c.req.header('cf-connecting-ip')
-      const binding = c.env[AUTH_FAILURES.binding]
-      throw await failures.refuse(ip, binding, c.get('requestId'), unauthorized())
-    }
+    if (!partner) throw await state.failures.refuse(c, unauthorized())
     c.set('partner', partner)
     await next()
   }

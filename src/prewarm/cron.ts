@@ -1,11 +1,11 @@
-import { readConfig } from '../config'
 import { log } from '../log'
-import { fetchRequest, type PageDeps } from '../pages/deps'
+import type { PageDeps } from '../pages/deps'
 import { servedForSeconds } from '../pages/freshness'
 import { cacheKey } from '../pages/page'
+import { fetchRequest } from '../pages/service'
 import { keep, readPage } from '../pages/store'
 import { isQueryRefusal } from '../upstream/client'
-import type { PageQuery } from '../upstream/query'
+import type { PageQuery } from '../upstream/schemas'
 import { popularPages } from './demand'
 import { type PagesState, pageDeps } from './page-deps'
 
@@ -19,20 +19,15 @@ const CANDIDATES_PER_CALL = 4
  * `PREWARM_MAX_PAGES` upstream calls (0: off), one attempt each. A page the upstream refuses is
  * dropped from the ranking; the run stops at the upstream's first failure (5xx, 429, timeout).
  */
-export async function runPrewarm(
-  env: Env,
-  state: PagesState,
-  waitUntil: (promise: Promise<unknown>) => void,
-) {
+export async function runPrewarm(env: Env, state: PagesState, waitUntil: PageDeps['waitUntil']) {
   const now = state.now()
-  const settings = readConfig(env)
-  const { maxPages } = settings.prewarm
   const requestId = `prewarm-${now}`
+  const deps = pageDeps(env, state, { waitUntil, requestId })
+  const { maxPages } = deps.settings.prewarm
   if (maxPages === 0) {
     log('info', 'prewarm', { requestId, skipped: 'off (PREWARM_MAX_PAGES is 0)' })
     return null
   }
-  const deps = pageDeps(env, state, settings, { waitUntil, requestId })
   const generation = await state.generation.current(env.GROUPS_CACHE, now)
   if (generation === null) {
     log('warn', 'prewarm', { requestId, skipped: 'the cache generation cannot be read' })
@@ -80,23 +75,17 @@ export async function runPrewarm(
   return report
 }
 
-/** `refused`: the upstream refused the query itself (400, 404, 422); `failed`: it failed. */
-interface AheadOutcome {
-  done: 'refreshed' | 'fresh-enough' | 'refused' | 'failed'
-  status?: number
-  upstreamCalls: number
-}
-
 /**
  * Refreshes a page that would leave stale-while-revalidate within two cron periods, through the
  * same source as a request (one upstream call however many ask, one attempt), marked pre-warmed.
+ * `refused`: the upstream refused the query itself (400, 404, 422); `failed`: it failed.
  */
-async function refreshAhead(deps: PageDeps, query: PageQuery, key: string): Promise<AheadOutcome> {
+async function refreshAhead(deps: PageDeps, query: PageQuery, key: string) {
   // Each page stamped when it is fetched, not when the run began.
   const now = deps.state.now()
   const cached = await readPage(deps.kv, key, deps.requestId)
-  const servedUntil = (cached?.storedAt ?? 0) + servedForSeconds(deps.settings.freshness) * 1000
-  if (servedUntil - now > 2 * PREWARM_PERIOD_MS) return { done: 'fresh-enough', upstreamCalls: 0 }
+  const servedMs = (cached?.storedAt ?? 0) + servedForSeconds(deps.settings.freshness) * 1000 - now
+  if (servedMs > 2 * PREWARM_PERIOD_MS) return { done: 'fresh-enough', upstreamCalls: 0 } as const
   const result = await deps.source.fetchPage(key, {
     ...fetchRequest(deps, query, now, true),
     seenStoredAt: cached?.storedAt ?? null,
@@ -106,8 +95,9 @@ async function refreshAhead(deps: PageDeps, query: PageQuery, key: string): Prom
   const upstreamCalls = result.trace?.attempts ?? 0
   if (!result.ok) {
     const { status } = result.error
-    return { done: isQueryRefusal(status) ? 'refused' : 'failed', status, upstreamCalls }
+    const done = isQueryRefusal(status) ? 'refused' : 'failed'
+    return { done, status, upstreamCalls } as const
   }
   await keep(deps, key, result.page, result.leader)
-  return { done: 'refreshed', upstreamCalls }
+  return { done: 'refreshed' as const, upstreamCalls }
 }

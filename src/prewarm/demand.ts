@@ -1,5 +1,5 @@
 import { pageId } from '../pages/page'
-import type { PageQuery } from '../upstream/query'
+import type { PageQuery } from '../upstream/schemas'
 
 /**
  * How many requests one partner made for one page of a cache generation (a purge starts a new

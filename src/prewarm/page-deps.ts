@@ -1,23 +1,18 @@
-import type { Config } from '../config'
+import { readConfig } from '../config'
 import { log } from '../log'
-import type { PageDeps, PageState } from '../pages/deps'
-import { pageFetcherSource } from '../pages/source'
+import { type PageDeps, type PageState, pageFetcherSource } from '../pages/deps'
 import { type Demand, type DemandCounter, popularPages } from './demand'
 
-/** The page state of an isolate, with its demand counts for pre-warm. */
 export type PagesState = PageState & { demand: DemandCounter }
 
+type Run = Pick<PageDeps, 'waitUntil' | 'requestId'> & { report?: PageDeps['report'] }
+
 /**
- * The page service's dependencies, the same for a request and a cron run. `run.partner` is the
- * partner asking (none for the cron): pre-warm shares its budget between partners.
+ * The page service's dependencies (settings from the vars), the same for a request and a cron run.
+ * `run.partner` is the partner asking (none for the cron): pre-warm shares its budget between them.
  */
-export function pageDeps(
-  env: Pick<Env, 'GROUPS_CACHE' | 'PAGE_FETCHER' | 'POPULAR_PAGES' | 'OPENAI_ADMIN_KEY'>,
-  state: PagesState,
-  config: Config,
-  run: Pick<PageDeps, 'waitUntil' | 'requestId'> &
-    Partial<Pick<PageDeps, 'report'>> & { partner?: string },
-): PageDeps {
+export function pageDeps(env: Env, state: PagesState, run: Run & { partner?: string }): PageDeps {
+  const config = readConfig(env)
   const { waitUntil, requestId } = run
   const send = (batch: Demand[], at: number) =>
     popularPages(env)

@@ -1,7 +1,7 @@
 import { DurableObject } from 'cloudflare:workers'
 import { setLogVersion } from '../log'
 import { pageId } from '../pages/page'
-import type { PageQuery } from '../upstream/query'
+import type { PageQuery } from '../upstream/schemas'
 import { type Demand, MAX_TRACKED } from './demand'
 
 /** How fast old demand fades: a request an hour ago counts half as much as one now. */

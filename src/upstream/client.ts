@@ -1,8 +1,7 @@
 import { AppError } from '../errors'
 import { errorText } from '../log'
-import { type PageQuery, toSearchParams } from './query'
 import { type KeyPieces, keyPieces, relayedError, safeRequestId } from './redact'
-import { relayedRetryHint, retryAfterMs, retryDelay, shouldRetry } from './retry'
+import type { PageQuery } from './schemas'
 import { invalidPage, MAX_BODY_BYTES, readCapped } from './validate'
 
 /** What the upstream calls made for a request did, for its log line. */
@@ -23,17 +22,8 @@ export interface UpstreamSettings {
   retryBaseMs: number
 }
 
-interface UpstreamRequest extends UpstreamSettings {
-  adminKey: string
-  query: PageQuery
-  /** Sent as `X-Client-Request-Id`, so both sides' logs can be joined. */
-  requestId: string
-}
-
-/** A validated page's bytes, or the error the caller should see; what the calls did either way. */
-export type UpstreamResult =
-  | { ok: true; text: string; trace: UpstreamTrace }
-  | { ok: false; error: AppError; trace: UpstreamTrace }
+/** `requestId` is sent as `X-Client-Request-Id`, so both sides' logs can be joined. */
+type UpstreamRequest = UpstreamSettings & { adminKey: string; query: PageQuery; requestId: string }
 
 /** The admin key, read only where the upstream is called, so nothing else ever holds it. */
 export function readAdminKey(env: { OPENAI_ADMIN_KEY?: string }): string {
@@ -59,10 +49,11 @@ export function isQueryRefusal(status: number): status is keyof typeof REFUSALS 
 type Failure = { error: AppError; retry: boolean; hintMs?: number | null }
 
 /**
- * Fetches one validated page, retrying within `budgetMs`. The admin key goes into the request
- * header only: no byte sent back that holds a piece of it is relayed, stored or logged.
+ * Fetches one validated page's bytes (or the error the caller should see) and what the calls did,
+ * retrying within `budgetMs`. The admin key goes into the request header only: no byte sent back
+ * that holds a piece of it is relayed, stored or logged.
  */
-export async function fetchGroupsPage(req: UpstreamRequest): Promise<UpstreamResult> {
+export async function fetchGroupsPage(req: UpstreamRequest) {
   const started = Date.now()
   const deadline = started + req.budgetMs
   const trace: UpstreamTrace = {}
@@ -71,14 +62,15 @@ export async function fetchGroupsPage(req: UpstreamRequest): Promise<UpstreamRes
     const outcome = await attemptOnce(req, timeoutMs, trace)
     trace.attempts = attempt + 1
     trace.ms = Date.now() - started
-    if (typeof outcome === 'string') return { ok: true, text: outcome, trace }
+    if (typeof outcome === 'string') return { ok: true, text: outcome, trace } as const
     const { error, retry, hintMs = null } = outcome
     const delay =
       retry && attempt < req.maxRetries ? retryDelay(attempt, req.retryBaseMs, hintMs) : null
     // No retry starts with under a second left: it could only time out.
     if (delay === null || Date.now() + delay + Math.min(req.timeoutMs, 1_000) > deadline) {
       const tried = attempt === 0 ? '1 attempt' : `${attempt + 1} attempts`
-      return { ok: false, error: error.with({ detail: `${error.detail} (${tried})` }), trace }
+      const detail = `${error.detail} (${tried})`
+      return { ok: false, error: error.with({ detail }), trace } as const
     }
     await new Promise((resolve) => setTimeout(resolve, delay))
   }
@@ -88,10 +80,13 @@ export async function fetchGroupsPage(req: UpstreamRequest): Promise<UpstreamRes
 async function attemptOnce(req: UpstreamRequest, timeoutMs: number, trace: UpstreamTrace) {
   const pieces = keyPieces(req.adminKey)
   const signal = AbortSignal.timeout(timeoutMs)
+  const { after, limit, order } = req.query
+  // A fixed order, only known parameters.
+  const query = new URLSearchParams({ ...(after !== null && { after }), limit: `${limit}`, order })
   let res: Response
   let text: string | null
   try {
-    res = await fetch(`${req.baseUrl}/organization/groups?${toSearchParams(req.query)}`, {
+    res = await fetch(`${req.baseUrl}/organization/groups?${query}`, {
       headers: {
         Authorization: `Bearer ${req.adminKey}`,
         Accept: 'application/json',
@@ -154,4 +149,39 @@ function upstreamError(res: Response, text: string, pieces: KeyPieces, query: Pa
     })
   }
   return new AppError(status === 408 ? 'upstream_timeout' : 'upstream_error', { detail })
+}
+
+const decimal = (raw: string | null) => (raw && /^\d+(\.\d+)?$/.test(raw) ? Number(raw) : null)
+
+/** A server's retry hint in ms (`retry-after-ms`, else `retry-after`: seconds or a date), or null. */
+export function retryAfterMs(headers: Headers, now = Date.now()): number | null {
+  const ms = decimal(headers.get('retry-after-ms'))
+  if (ms !== null) return ms
+  const raw = headers.get('retry-after')
+  const seconds = decimal(raw)
+  if (seconds !== null) return seconds * 1000
+  const wait = raw && /[a-z]/i.test(raw) ? Date.parse(raw) - now : Number.NaN
+  return wait >= 0 ? wait : null
+}
+
+/**
+ * The wait a 429 passes on, said twice: the hint (else 1 s) in whole ms, at most an hour; `seconds`
+ * rounds it up, at least 1 (0 invites an instant retry). `ms` only if the upstream sent one.
+ */
+export function relayedRetryHint(headers: Headers, now = Date.now()) {
+  const sent = decimal(headers.get('retry-after-ms')) !== null
+  const ms = Math.min(Math.ceil(retryAfterMs(headers, now) ?? 1_000), 3_600_000)
+  return { seconds: Math.max(Math.ceil(ms / 1000), 1), ms: sent ? ms : null }
+}
+
+/** Whether an error status is worth another try, as the official SDK decides. */
+function shouldRetry(status: number, header: string | null): boolean {
+  if (header === 'true' || header === 'false') return header === 'true'
+  return [408, 409, 429].includes(status) || status >= 500
+}
+
+/** The wait after attempt `attempt` (from 0): the hint, or null past a minute; else a backoff. */
+function retryDelay(attempt: number, baseMs: number, hintMs: number | null): number | null {
+  if (hintMs !== null) return hintMs > 60_000 ? null : hintMs
+  return Math.round(Math.min(baseMs * 2 ** attempt, 8_000) * (1 - Math.random() * 0.25))
 }

@@ -1,4 +1,4 @@
-import type { PageQuery } from './query'
+import type { PageQuery } from './schemas'
 
 const FILTER_SIZE = 1 << 16
 

@@ -1,5 +1,47 @@
 import { z } from '@hono/zod-openapi'
 
+/** The List groups query's bounds and defaults, as the upstream documents them. */
+const LIMIT_MIN = 0
+const LIMIT_MAX = 1000
+const LIMIT_DEFAULT = 100
+export const AFTER_PATTERN = /^[A-Za-z0-9_-]{1,128}$/
+
+/** The query as the upstream takes it: strings, so a repeated parameter (an array) is refused. */
+export const ListGroupsQuerySchema = z.object({
+  after: z.string().regex(AFTER_PATTERN).optional().openapi({
+    description:
+      'A cursor for use in pagination. `after` is a group ID that defines your place in the list: pass the `next` value of the previous page to fetch the page after it.',
+    type: 'string',
+    minLength: 1,
+    maxLength: 128,
+    // No example: Swagger UI would send it from "Try it out", and an unknown cursor is a 404.
+    pattern: AFTER_PATTERN.source,
+  }),
+  limit: z
+    .string()
+    .regex(/^\d+$/)
+    .transform(Number)
+    .pipe(z.number().int().min(LIMIT_MIN).max(LIMIT_MAX))
+    .default(LIMIT_DEFAULT)
+    .openapi({
+      description: `A limit on the number of groups to be returned. Limit can range between ${LIMIT_MIN} and ${LIMIT_MAX}, and the default is ${LIMIT_DEFAULT}. Decimal digits only.`,
+      type: 'integer',
+      minimum: LIMIT_MIN,
+      maximum: LIMIT_MAX,
+      default: LIMIT_DEFAULT,
+      example: 100,
+    }),
+  order: z.enum(['asc', 'desc']).default('asc').openapi({
+    description: 'Specifies the sort order of the returned groups, by creation time.',
+    example: 'asc',
+  }),
+})
+
+/** A List groups query with its defaults filled in, so equivalent requests share one page. */
+export type PageQuery = Omit<z.output<typeof ListGroupsQuerySchema>, 'after'> & {
+  after: string | null
+}
+
 /** The upstream's own shapes: every page is validated against them, and they are our contract. */
 const GroupSchema = z
   .object({

@@ -1,6 +1,5 @@
-import { AFTER_PATTERN } from './query'
 import { type KeyPieces, pageQuotesKey } from './redact'
-import { type GroupList, GroupListSchema } from './schemas'
+import { AFTER_PATTERN, type GroupList, GroupListSchema } from './schemas'
 
 /** A page of 1,000 groups is about 200 KB: past this a body is no page, only spent memory. */
 export const MAX_BODY_BYTES = 4 * 1024 * 1024
