@@ -9,7 +9,7 @@ import { withTables } from './tables'
 await main('npm run docs:tables', () => {
   readArgs({
     name: 'npm run docs:tables',
-    help: 'usage: npm run docs:tables\n\nRewrites the tables between the generated markers of README.md from src/config.ts and src/errors.ts.',
+    help: 'usage: npm run docs:tables\n\nRewrites the tables between the generated markers of README.md from src/config.ts and src/error-catalogue.ts.',
     options: {},
   })
   const path = join(dirname(fileURLToPath(import.meta.url)), '..', 'README.md')

@@ -1,7 +1,7 @@
 // The README's generated tables, from the code that defines what they describe: the vars' schema
-// (src/config.ts) and the error catalogue (src/errors.ts). Pure, so the suite can run it in workerd.
+// (src/config.ts) and the error catalogue (src/error-catalogue.ts). Pure, so the suite can run it in workerd.
 import { VAR_DESCRIPTIONS, VarsSchema } from '../src/config'
-import { ERRORS } from '../src/errors'
+import { ERRORS } from '../src/error-catalogue'
 
 const row = (cells: (string | number)[]) => `| ${cells.join(' | ')} |`
 const code = (text: string | number) => (text === '' ? '(empty)' : `\`${text}\``)

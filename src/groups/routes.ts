@@ -1,5 +1,5 @@
 import { createRoute } from '@hono/zod-openapi'
-import { ERRORS } from '../errors'
+import { ERRORS } from '../error-catalogue'
 import { errorResponses, header } from '../http/openapi'
 import { GROUP_LIST_EXAMPLE, GroupListSchema, ListGroupsQuerySchema } from '../upstream/schemas'
 

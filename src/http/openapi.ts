@@ -1,5 +1,5 @@
 import { OpenAPIHono } from '@hono/zod-openapi'
-import type { ErrorSpec } from '../errors'
+import type { ErrorSpec } from '../error-catalogue'
 import { ErrorSchema } from '../upstream/schemas'
 import { validationHook } from './errors'
 

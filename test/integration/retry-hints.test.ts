@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest'
 import committed from '../../openapi/openapi.json'
 import readme from '../../README.md?raw'
 import { withTables } from '../../scripts/tables'
-import { ERRORS, type ErrorName } from '../../src/errors'
+import { ERRORS, type ErrorName } from '../../src/error-catalogue'
 import { call, upstream } from '../helpers'
 
 const PATH = '/v1/organization/groups?limit=3'
