@@ -48,6 +48,15 @@ export default defineConfig({
         },
       },
       {
+        // Pure checks in Node: parsing the documents and package.json, no worker, no server, no
+        // process. Fast, and free of the e2e project's setup.
+        test: {
+          name: 'unit-node',
+          environment: 'node',
+          include: ['test/node/**/*.test.ts'],
+        },
+      },
+      {
         // Real clients against the worker running under `wrangler dev` on loopback, wired to the
         // simulator over HTTP: Chromium driving Swagger UI, and a generated SDK.
         test: {

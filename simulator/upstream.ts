@@ -10,6 +10,7 @@ export const SIMULATOR_ADMIN_KEY = 'sk-admin-simulator-local-0000000000000000'
 export type Fault = { count?: number } & (
   | { kind: 'status'; status: number }
   | { kind: 'rate_limit'; retryAfter?: string; retryAfterMs?: string }
+  /** Answers after `delayMs` on the wall clock: for the standalone server; tests use `hold`. */
   | { kind: 'slow'; delayMs: number }
   | { kind: 'hang' }
   | { kind: 'malformed' }
@@ -24,8 +25,60 @@ export interface SimulatorOptions {
   groups?: number
   seed?: number
   adminKey?: string
-  /** Added to every list response, as the real upstream's latency. */
+  /**
+   * Added to every list response, as the real upstream's latency, on the wall clock: for the
+   * standalone server (`SIM_LATENCY_MS`, the benchmark). Tests hold answers on a `Gate` instead.
+   */
   latencyMs?: number
+}
+
+/**
+ * A gate the simulator's list answers wait at until the test opens it (`UpstreamSimulator.hold`):
+ * concurrency a test scripts rather than times. A held request that its caller gives up on (an
+ * abort, the gateway's timeout) stops waiting, as it would on a slow upstream.
+ *
+ * Plain data, polled: in workerd the held request runs in a Durable Object's context and the test
+ * in its own, and neither may settle a promise of the other's.
+ */
+export class Gate {
+  /** List requests waiting at the gate now. */
+  waiting = 0
+  /** List requests that have reached the gate so far, held or let through. */
+  arrived = 0
+  private isOpen = false
+
+  /** Lets every held answer go on, and every later one pass at once. */
+  open(): void {
+    this.isOpen = true
+  }
+
+  /** Resolves once `n` list requests in all have reached the gate. */
+  async reached(n = 1): Promise<void> {
+    while (this.arrived < n) await tick()
+  }
+
+  /** Waits until the gate opens, or rejects as soon as the caller gives up on the request. */
+  async pass(signal: AbortSignal | null | undefined): Promise<void> {
+    this.arrived++
+    this.waiting++
+    try {
+      while (!this.isOpen) {
+        if (signal?.aborted) throw signal.reason
+        await tick()
+      }
+    } finally {
+      this.waiting--
+    }
+  }
+}
+
+/**
+ * A millisecond, on the runtime's own timer: workerd's `scheduler.wait`, which a test's fake
+ * `setTimeout` does not stop, else (Node) `setTimeout`.
+ */
+function tick(): Promise<void> {
+  const native = (globalThis as { scheduler?: { wait?: (ms: number) => Promise<void> } }).scheduler
+  return native?.wait ? native.wait(1) : new Promise((resolve) => setTimeout(resolve, 1))
 }
 
 /** Thrown by `fetch` where a real server would drop the connection without a response. */
@@ -48,6 +101,8 @@ export class UpstreamSimulator {
   readonly adminKey: string
   latencyMs: number
   fault: Fault | null = null
+  /** Where list answers wait, when a test holds them (`hold`). */
+  gate: Gate | null = null
   /** List requests received, including refused ones. */
   listRequests = 0
   private readonly indexById: Map<string, number>
@@ -64,6 +119,15 @@ export class UpstreamSimulator {
 
   setFault(fault: Fault | null): void {
     this.fault = fault
+  }
+
+  /**
+   * Holds every list answer from now on (after the key is checked, before any fault) until the
+   * gate returned is opened: a test scripts which requests overlap instead of timing them.
+   */
+  hold(): Gate {
+    this.gate = new Gate()
+    return this.gate
   }
 
   fetch = async (request: Request): Promise<Response> => {
@@ -96,6 +160,7 @@ export class UpstreamSimulator {
         'invalid_api_key',
       )
     }
+    if (this.gate) await this.gate.pass(request.signal)
     if (this.latencyMs > 0) await sleep(this.latencyMs, request.signal)
     if (fault) {
       const answer = await this.applyFault(fault, request, requestId)

@@ -40,6 +40,8 @@ beforeEach(async () => {
 })
 
 afterEach(async () => {
+  // A test that failed while holding the upstream leaves nothing waiting on it.
+  upstream.sim.gate?.open()
   vi.restoreAllMocks()
   // No log line of any test may hold the admin key, the fragment a 401 quotes of it, or a partner key.
   for (const line of logs) {

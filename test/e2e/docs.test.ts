@@ -12,7 +12,6 @@ import {
 } from 'node:fs'
 import { createServer } from 'node:net'
 import { join, resolve } from 'node:path'
-import { satisfies } from 'semver'
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import { type Block, blocks, matches } from './doctest'
 import { type Project, project, sh, userEnv } from './project'
@@ -177,33 +176,10 @@ function describeBlock(block: Block): string {
   }
 }
 
-describe('README.md, what npm install prints on Node 20', () => {
-  it('names every locked package whose engines refuse Node 20 (the EBADENGINE warnings)', () => {
-    const lock = JSON.parse(readFileSync(join(ROOT, 'package-lock.json'), 'utf8')) as {
-      packages: Record<string, { engines?: { node?: string } }>
-    }
-    const refusing = Object.entries(lock.packages).flatMap(([path, entry]) =>
-      path && entry.engines?.node && !satisfies('20.20.0', entry.engines.node)
-        ? [path.replace(/^.*node_modules\//, '')]
-        : [],
-    )
-    expect(refusing.length).toBeGreaterThan(0)
-    const sentence = /`EBADENGINE Unsupported engine` warnings for([\s\S]*?)\(they want/.exec(
-      readFileSync(join(ROOT, 'README.md'), 'utf8'),
-    )?.[1]
-    const named = [...(sentence ?? '').matchAll(/`([^`]+)`/g)].map((m) => m[1])
-    expect(named.sort()).toEqual([...new Set(refusing)].sort())
-  })
-})
-
 for (const document of DOCUMENTS) {
   describe(document, () => {
+    // How many blocks there are, and why some are not run: test/node/docs.test.ts.
     const found = blocks(readFileSync(join(ROOT, document), 'utf8'))
-    const notRun = found.filter((b) => b.mode.kind === 'skip')
-    it(`has ${found.length} shell blocks: ${found.length - notRun.length} run or checked below, ${notRun.length} not run, each saying why`, () => {
-      expect(found.length).toBeGreaterThan(0)
-      for (const block of notRun) expect(describeBlock(block)).toMatch(/^is not run \(.{20,}\)$/)
-    })
     for (const block of found) {
       if (block.mode.kind === 'skip') continue
       const name = `${document}:${block.line} ${describeBlock(block)}`

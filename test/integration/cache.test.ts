@@ -1,6 +1,7 @@
 import { env } from 'cloudflare:workers'
 import { describe, expect, it } from 'vitest'
 import { CACHE_KEY_PREFIX, cacheKey } from '../../src/pages/page'
+import type { PageQuery } from '../../src/upstream/schemas'
 import { call, upstream } from '../helpers'
 
 describe('the KV page cache', () => {
@@ -24,13 +25,22 @@ describe('the KV page cache', () => {
     expect(keys.map((k) => k.name)).toEqual([`${CACHE_KEY_PREFIX}:0:asc:100:`])
   })
 
-  it('keeps distinct queries apart', async () => {
-    for (const query of ['?limit=5', '?limit=5&order=desc', '?limit=6', '?limit=5&after=']) {
-      await call(`/v1/organization/groups${query}`)
-    }
+  it('keeps distinct queries apart: each its own upstream call and its own KV entry', async () => {
     const first = upstream.sim.groups[0]?.id as string
-    await call(`/v1/organization/groups?limit=5&after=${first}`)
-    expect((await env.GROUPS_CACHE.list({ prefix: CACHE_KEY_PREFIX })).keys).toHaveLength(4)
+    const queries: PageQuery[] = [
+      { after: null, limit: 5, order: 'asc' },
+      { after: null, limit: 5, order: 'desc' },
+      { after: null, limit: 6, order: 'asc' },
+      { after: first, limit: 5, order: 'asc' },
+    ]
+    for (const q of queries) {
+      const after = q.after === null ? '' : `&after=${q.after}`
+      const res = await call(`/v1/organization/groups?limit=${q.limit}&order=${q.order}${after}`)
+      expect(res.headers.get('cache-status')).toMatch(/^groups-gateway; fwd=uri-miss; /)
+    }
+    expect(upstream.requests).toHaveLength(4)
+    const { keys } = await env.GROUPS_CACHE.list({ prefix: CACHE_KEY_PREFIX })
+    expect(keys.map((k) => k.name).sort()).toEqual(queries.map((q) => cacheKey('0', q)).sort())
   })
 
   it('keys stay within KV\u2019s 512-byte limit for the longest valid query', () => {
@@ -68,7 +78,7 @@ describe('the KV page cache', () => {
     expect(upstream.requests).toHaveLength(2)
   })
 
-  it('stores the page with its fetch time, expiring no sooner than KV allows', async () => {
+  it('stores the page with its fetch time and ETag, kept for the fresh window plus the longest stale window', async () => {
     const t0 = 1_800_000_000_000
     await call('/v1/organization/groups?limit=1', { now: () => t0 })
     const { keys } = await env.GROUPS_CACHE.list({ prefix: CACHE_KEY_PREFIX })

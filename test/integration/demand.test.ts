@@ -10,7 +10,7 @@ import { createState } from '../../src/app'
 import { defaultVars } from '../../src/config'
 import { runPrewarm } from '../../src/prewarm/cron'
 import { type Demand, MAX_TRACKED, popularPages } from '../../src/prewarm/demand'
-import type { PopularPages } from '../../src/prewarm/popular'
+import { DEMAND_HALF_LIFE_MS, type PopularPages } from '../../src/prewarm/popular'
 import { createGateway, partner, upstream } from '../helpers'
 
 const SECOND = 1000
@@ -123,7 +123,117 @@ describe('demand reaching PopularPages, at the shipped PREWARM_FLUSH_SECONDS', (
   })
 })
 
+/** A `PopularPages` object of its own, as the cron and the isolates reach the shared one. */
+const popularPagesStub = () =>
+  env.POPULAR_PAGES.get(env.POPULAR_PAGES.idFromName(`popular-${crypto.randomUUID()}`))
+const HOUR = DEMAND_HALF_LIFE_MS
+const limitOf = (q: { limit: number }) => q.limit
+
+describe('PopularPages demand decay', () => {
+  it('counts a request one half-life (DEMAND_HALF_LIFE_MS, an hour) old as half of one made now', async () => {
+    const stub = popularPagesStub()
+    const t0 = Date.now()
+    const asked = (limit: number, count: number): Demand => ({
+      query: { after: null, limit, order: 'asc' },
+      generation: 'g1',
+      partner: 'acme',
+      count,
+    })
+    await stub.record([asked(100, 100)], t0)
+    await stub.record([asked(49, 49), asked(51, 51)], t0 + HOUR)
+    // 100 an hour ago weighs 50 now: between 49 and 51 asked for now.
+    expect((await stub.top(3, 'g1', t0 + HOUR)).map(limitOf)).toEqual([51, 100, 49])
+  })
+
+  it('adds new requests to the decayed count, not to the count as it was', async () => {
+    const stub = popularPagesStub()
+    const t0 = Date.now()
+    const asked = (limit: number, count: number): Demand => ({
+      query: { after: null, limit, order: 'asc' },
+      generation: 'g1',
+      partner: 'acme',
+      count,
+    })
+    await stub.record([asked(100, 100)], t0)
+    // 100 halved, plus 50: 100, between 99 and 101 (undecayed it would be 150, first).
+    await stub.record([asked(100, 50), asked(99, 99), asked(101, 101)], t0 + HOUR)
+    expect((await stub.top(3, 'g1', t0 + HOUR)).map(limitOf)).toEqual([101, 100, 99])
+  })
+
+  it('gives the first turn to the partner with the most decayed demand, not the most ever', async () => {
+    const stub = popularPagesStub()
+    const t0 = Date.now()
+    const page = (limit: number) => ({ after: null, limit, order: 'asc' as const })
+    await stub.record([{ query: page(1), generation: 'g1', partner: 'early', count: 100 }], t0)
+    await stub.record(
+      [{ query: page(2), generation: 'g1', partner: 'recent', count: 60 }],
+      t0 + HOUR,
+    )
+    // early's 100 weighs 50 an hour later: recent's 60 goes first.
+    expect((await stub.top(2, 'g1', t0 + HOUR)).map(limitOf)).toEqual([2, 1])
+  })
+})
+
 describe('PopularPages', () => {
+  it('keeps MAX_TRACKED pages; one more, and the partner holding the most gives up its least asked-for', async () => {
+    const stub = popularPagesStub()
+    const t0 = Date.now()
+    // The flood's page i was asked for i + 1 times: page 0 is its least asked-for.
+    const flood: Demand[] = Array.from({ length: MAX_TRACKED }, (_, i) => ({
+      query: { after: `g_${i}`, limit: 10, order: 'asc' },
+      generation: 'g1',
+      partner: 'flood',
+      count: i + 1,
+    }))
+    await stub.record(flood, t0)
+    const all = MAX_TRACKED + 10
+    expect(await stub.top(all, 'g1', t0)).toHaveLength(MAX_TRACKED)
+    const late = { after: 'g_late', limit: 10, order: 'asc' as const }
+    await stub.record([{ query: late, generation: 'g1', partner: 'late', count: 1 }], t0)
+    const kept = await stub.top(all, 'g1', t0)
+    expect(kept).toHaveLength(MAX_TRACKED)
+    expect(kept).toContainEqual(late)
+    expect(kept.map((q) => q.after)).not.toContain('g_0')
+    expect(kept.map((q) => q.after)).toContain('g_1')
+  })
+
+  it('past MAX_TRACKED, splits the room evenly between partners that each ask for more', async () => {
+    const stub = popularPagesStub()
+    const t0 = Date.now()
+    const demand = (who: string, n: number): Demand[] =>
+      Array.from({ length: n }, (_, i) => ({
+        query: { after: `${who}_${i}`, limit: 10, order: 'asc' },
+        generation: 'g1',
+        partner: who,
+        count: 1,
+      }))
+    const share = MAX_TRACKED / 2
+    await stub.record(demand('a', share + 200), t0)
+    await stub.record(demand('b', share + 300), t0)
+    const kept = await stub.top(MAX_TRACKED + 10, 'g1', t0)
+    const held = (who: string) => kept.filter((q) => q.after?.startsWith(`${who}_`)).length
+    expect({ a: held('a'), b: held('b') }).toEqual({ a: share, b: share })
+  })
+
+  it('past MAX_TRACKED, a partner keeps its most asked-for pages by decayed count: new demand outranks old', async () => {
+    const stub = popularPagesStub()
+    const t0 = Date.now()
+    const demand = (tag: string, n: number, count: number): Demand[] =>
+      Array.from({ length: n }, (_, i) => ({
+        query: { after: `${tag}_${i}`, limit: 10, order: 'asc' },
+        generation: 'g1',
+        partner: 'acme',
+        count,
+      }))
+    const half = MAX_TRACKED / 2
+    // Asked 3 times two hours ago (worth 0.75 now), then once each now: 1.5 x MAX_TRACKED pages.
+    await stub.record(demand('old', MAX_TRACKED, 3), t0 - 2 * HOUR)
+    await stub.record(demand('new', half, 1), t0)
+    const kept = await stub.top(MAX_TRACKED + 10, 'g1', t0)
+    expect(kept).toHaveLength(MAX_TRACKED)
+    expect(kept.filter((q) => q.after?.startsWith('new_'))).toHaveLength(half)
+  })
+
   it('stays bounded, and a partner asking for thousands of pages leaves the others theirs', async () => {
     const stub = popularPages(env)
     const t0 = Date.now()

@@ -1,5 +1,5 @@
 import { env } from 'cloudflare:workers'
-import { describe, expect, it } from 'vitest'
+import { afterEach, describe, expect, it, vi } from 'vitest'
 import { PARTNER_LOOKUP_TTL_MS } from '../../src/partners/directory'
 import { digestKey, generatePartnerKey, storageKey } from '../../src/partners/keys'
 import { TEST_ADMIN_KEY, TEST_PARTNER_KEY_SECRET } from '../constants'
@@ -10,11 +10,18 @@ import {
   createPartner,
   logs,
   partner,
+  scriptedRateLimit,
   upstream,
   withinOneWindow,
 } from '../helpers'
 
 const PATH = '/v1/organization/groups?limit=1'
+/** The start of a 10 s (and 60 s) rate-limit window, for tests that set the clock the limiter reads. */
+const WINDOW_START = Date.UTC(2030, 0, 1)
+
+afterEach(() => {
+  vi.useRealTimers()
+})
 
 const UNAUTHORIZED = {
   error: {
@@ -71,7 +78,7 @@ describe('partner keys', () => {
     expect(upstream.requests).toHaveLength(0)
   })
 
-  it('refuses a revoked key within the lookup TTL', async () => {
+  it('refuses a revoked key once this isolate’s lookup of it expires (PARTNER_LOOKUP_TTL_MS), and in a fresh isolate at once', async () => {
     let t = Date.now()
     const app = createGateway({ now: () => t })
     expect((await call(PATH, { app })).status).toBe(200)
@@ -152,39 +159,44 @@ describe('rate limits', () => {
     expect(bad.headers.get('ratelimit')).toMatch(/^"standard";r=598;t=\d+$/)
   })
 
-  it('refuses a partner over its limit with 429 and Retry-After, then lets it back', async () => {
+  it('refuses with 429 while the binding refuses, Retry-After and RateLimit naming the window’s end, and counts the next window afresh', async () => {
     const key = await createPartner('restricted-partner', { tier: 'restricted' })
     const app = createGateway()
-    // The burst takes well under a second: if the 10 s window is about to roll, wait for the next.
-    const left = 10_000 - (Date.now() % 10_000)
-    if (left < 3_000) await new Promise((r) => setTimeout(r, left + 20))
+    // The binding allows ten, then refuses; the clock the limiter reads is 3 s into a 10 s window.
+    const limit = scriptedRateLimit([...Array(10).fill(true), false])
+    const bindings = { ...env, RATE_LIMIT_RESTRICTED: limit.binding }
+    vi.useFakeTimers({ toFake: ['Date'] })
+    vi.setSystemTime(WINDOW_START + 3_000)
     for (let i = 1; i <= 10; i++) {
-      const res = await call(PATH, { app, key })
+      const res = await call(PATH, { app, key, env: bindings })
       expect(res.status).toBe(200)
-      expect(res.headers.get('ratelimit')).toMatch(new RegExp(`^"restricted";r=${10 - i};t=\\d+$`))
+      expect(res.headers.get('ratelimit')).toBe(`"restricted";r=${10 - i};t=7`)
     }
-    const limited = await call(PATH, { app, key })
+    const limited = await call(PATH, { app, key, env: bindings })
     expect(limited.status).toBe(429)
-    const retryAfter = Number(limited.headers.get('retry-after'))
-    expect(retryAfter).toBeGreaterThanOrEqual(1)
-    expect(retryAfter).toBeLessThanOrEqual(10)
-    expect(limited.headers.get('ratelimit')).toBe(`"restricted";r=0;t=${retryAfter}`)
+    expect(limited.headers.get('retry-after')).toBe('7')
+    expect(limited.headers.get('ratelimit')).toBe('"restricted";r=0;t=7')
     expect(limited.headers.get('ratelimit-policy')).toBe('"restricted";q=10;w=10')
     expect(await limited.json()).toEqual({
       error: {
-        message: expect.stringMatching(/Rate limit reached for partner 'restricted-partner'/),
+        message: expect.stringMatching(
+          /^Rate limit reached for partner 'restricted-partner' .* Please retry after about 7 seconds\.$/,
+        ),
         type: 'rate_limit_error',
         param: null,
         code: 'rate_limit_exceeded',
       },
     })
     expect(upstream.requests).toHaveLength(1)
+    expect(limit.keys).toEqual(Array(11).fill('restricted-partner'))
 
-    await new Promise((r) => setTimeout(r, retryAfter * 1000 + 50))
-    const recovered = await call(PATH, { app, key })
+    // Retry-After later: a new window, which the binding allows again.
+    limit.answers.push(true)
+    vi.setSystemTime(WINDOW_START + 10_000)
+    const recovered = await call(PATH, { app, key, env: bindings })
     expect(recovered.status).toBe(200)
-    expect(recovered.headers.get('ratelimit')).toMatch(/^"restricted";r=9;t=\d+$/)
-  }, 30_000)
+    expect(recovered.headers.get('ratelimit')).toBe('"restricted";r=9;t=10')
+  })
 
   it('fails open when the rate limiter itself fails, and logs it', async () => {
     const failing = {

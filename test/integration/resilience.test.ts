@@ -1,9 +1,21 @@
 import { env } from 'cloudflare:workers'
-import { describe, expect, it } from 'vitest'
+import { afterEach, describe, expect, it, vi } from 'vitest'
 import type { Fault } from '../../simulator/upstream'
 import { GENERATION_KEY, GENERATION_TTL_MS } from '../../src/pages/generation'
 import { CACHE_KEY_PREFIX, cacheKey } from '../../src/pages/page'
-import { call, createGateway, failingKv, logs, secrets, upstream } from '../helpers'
+import { fetchGroupsPage } from '../../src/upstream/client'
+import { TEST_ADMIN_KEY, TEST_UPSTREAM_BASE_URL } from '../constants'
+import {
+  call,
+  createGateway,
+  failingKv,
+  loggedEvents,
+  logs,
+  respond,
+  secrets,
+  upstream,
+  watchedFetchers,
+} from '../helpers'
 
 const PATH = '/v1/organization/groups?limit=3'
 const KEY = cacheKey('0', { after: null, limit: 3, order: 'asc' })
@@ -59,7 +71,17 @@ const UPSTREAM_FAULTS: [string, Fault, number, string, string | null][] = [
   ['a 401 quoting the key', { kind: 'unauthorized' }, 502, 'upstream_auth_failed', null],
 ]
 
-const FAST = { ...env, UPSTREAM_TIMEOUT_MS: '100' }
+const FAST = { ...env, UPSTREAM_TIMEOUT_MS: '50' }
+
+/**
+ * How much longer than one attempt a caller with a stale page waits for a fetch it joined (the page
+ * service's FALLBACK_GRACE_MS, not exported).
+ */
+const FALLBACK_GRACE_MS = 250
+
+afterEach(() => {
+  vi.useRealTimers()
+})
 
 describe('upstream faults with no page to fall back on', () => {
   it.each(UPSTREAM_FAULTS)(
@@ -118,29 +140,50 @@ describe('upstream faults with a page within stale-if-error', () => {
     expect(res.status).toBe(404)
   })
 
-  it('waits for a shared, retrying fetch no longer than one attempt before serving the page', async () => {
+  it('serves its stale page one attempt’s timeout (plus grace) after joining a retrying fetch, while that fetch is still held upstream', async () => {
     const { t0, text } = await storePage()
-    upstream.sim.setFault({ kind: 'hang' })
-    const slow = {
+    const gate = upstream.sim.hold()
+    const fetchers = watchedFetchers()
+    const TIMEOUT_MS = 30_000
+    const vars = {
       ...env,
-      UPSTREAM_TIMEOUT_MS: '150',
+      PAGE_FETCHER: fetchers.binding,
+      UPSTREAM_TIMEOUT_MS: String(TIMEOUT_MS),
       UPSTREAM_MAX_RETRIES: '5',
-      UPSTREAM_BUDGET_MS: '5000',
+      UPSTREAM_BUDGET_MS: '300000',
     }
-    // A cold caller with no page starts a fetch that will retry for seconds...
-    const cold = call('/v1/organization/groups?limit=3', {
-      env: slow,
-      init: { headers: { 'cache-control': 'no-cache' } },
+    const later = () => t0 + STALE_IF_ERROR_AGE
+    // A caller with no page to fall back on starts a fetch allowed to retry for minutes...
+    const noCache = { headers: { 'cache-control': 'no-cache' } }
+    const cold = call(PATH, { env: vars, init: noCache, now: later })
+    await gate.reached(1)
+    // ...and a caller with a stale page joins it (the gateway's own clock runs on fake timers).
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] })
+    let answered = false
+    const stale = respond(PATH, { env: vars, now: later }).then((a) => {
+      answered = true
+      return a
     })
-    await new Promise((r) => setTimeout(r, 20))
-    // ...and a caller with a stale page joins it, but serves its page after one attempt's time.
-    const started = Date.now()
-    const res = await call(PATH, { env: slow, now: () => t0 + STALE_IF_ERROR_AGE })
+    await fetchers.asked(2)
+    await vi.advanceTimersByTimeAsync(TIMEOUT_MS + FALLBACK_GRACE_MS - 1)
+    expect(answered).toBe(false)
+    await vi.advanceTimersByTimeAsync(1)
+    const { res, settled } = await stale
+    vi.useRealTimers()
     expect(res.status).toBe(200)
     expect(await res.text()).toBe(text)
-    expect(Date.now() - started).toBeLessThan(1_500)
-    upstream.sim.setFault(null)
-    await cold
+    expect(res.headers.get('cache-status')).toBe(
+      'groups-gateway; fwd=stale; ttl=-340; detail=stale-if-error',
+    )
+    // Answered while the fetch it joined was still in its first attempt, held upstream.
+    expect({ held: gate.waiting, upstreamCalls: upstream.requests.length }).toEqual({
+      held: 1,
+      upstreamCalls: 1,
+    })
+    gate.open()
+    expect((await cold).status).toBe(200)
+    await settled()
+    expect(upstream.requests).toHaveLength(1)
   })
 
   it('stops serving the page once it is older than stale-if-error', async () => {
@@ -152,34 +195,53 @@ describe('upstream faults with a page within stale-if-error', () => {
 })
 
 describe('KV faults never fail a request', () => {
-  it('a read failure with nothing stored: served from the upstream', async () => {
-    const res = await call(PATH, { env: { ...env, GROUPS_CACHE: failingKv('read') } })
+  it('a page read failure with nothing stored: a miss, served from the upstream and stored, logged as kv_read_failed', async () => {
+    const kv = failingKv('page-read')
+    const res = await call(PATH, { env: { ...env, GROUPS_CACHE: kv } })
     expect(res.status).toBe(200)
-    expect(logs.join('\n')).toMatch(/kv_generation_read_failed/)
+    expect(res.headers.get('cache-status')).toBe(
+      'groups-gateway; fwd=uri-miss; fwd-status=200; stored; ttl=60',
+    )
+    expect(kv.readKeys).toEqual([GENERATION_KEY, KEY])
+    expect(loggedEvents()).toContain('kv_read_failed')
+    expect(loggedEvents()).not.toContain('kv_generation_read_failed')
+    expect(await env.GROUPS_CACHE.get(KEY)).toBe(await res.text())
   })
 
-  it('a read failure with a stale page stored: counts as a miss, served from the upstream', async () => {
+  it('a page read failure with a stale page stored: counts as a miss (uri-miss, not stale), served from the upstream, logged as kv_read_failed', async () => {
     const { t0 } = await storePage()
     const res = await call(PATH, {
-      env: { ...env, GROUPS_CACHE: failingKv('read') },
+      env: { ...env, GROUPS_CACHE: failingKv('page-read') },
       now: () => t0 + STALE_IF_ERROR_AGE,
     })
     expect(res.status).toBe(200)
-    expect(res.headers.get('cache-status')).toMatch(/^groups-gateway; fwd=uri-miss; fwd-status=200/)
+    expect(res.headers.get('age')).toBe('0')
+    expect(res.headers.get('cache-status')).toBe(
+      'groups-gateway; fwd=uri-miss; fwd-status=200; stored; ttl=60',
+    )
+    expect(upstream.requests).toHaveLength(1)
+    expect(loggedEvents()).toContain('kv_read_failed')
+    expect(loggedEvents()).not.toContain('kv_generation_read_failed')
   })
 
-  it('an unreadable cache generation: served from the upstream, nothing read or stored', async () => {
+  it('an unreadable cache generation: served from the upstream with no page read or stored (cache-unavailable), logged as kv_generation_read_failed', async () => {
     const { t0 } = await storePage()
-    const res = await call(PATH, {
-      env: { ...env, GROUPS_CACHE: failingKv('read') },
-      now: () => t0 + 1_000,
-    })
+    const before = await env.GROUPS_CACHE.list({ prefix: CACHE_KEY_PREFIX })
+    const kv = failingKv('generation-read')
+    const res = await call(PATH, { env: { ...env, GROUPS_CACHE: kv }, now: () => t0 + 1_000 })
     expect(res.status).toBe(200)
     // A page from before a purge could come back under a guessed generation: no cache at all.
-    expect(res.headers.get('cache-status')).toMatch(/detail=cache-unavailable|collapsed/)
+    expect(res.headers.get('cache-status')).toBe(
+      'groups-gateway; fwd=uri-miss; fwd-status=200; detail=cache-unavailable; ttl=60',
+    )
+    expect(upstream.requests).toHaveLength(1)
+    expect(kv.readKeys).toEqual([GENERATION_KEY])
+    expect(await env.GROUPS_CACHE.list({ prefix: CACHE_KEY_PREFIX })).toEqual(before)
+    expect(loggedEvents()).toContain('kv_generation_read_failed')
+    expect(loggedEvents()).not.toContain('kv_read_failed')
   })
 
-  it('a write 429 with nothing stored: served, not stored', async () => {
+  it('a write 429 with nothing stored: served, not stored, logged as kv_write_failed', async () => {
     const res = await call(PATH, { env: { ...env, GROUPS_CACHE: failingKv('write') } })
     expect(res.status).toBe(200)
     expect(await env.GROUPS_CACHE.get(KEY)).toBeNull()
@@ -202,7 +264,7 @@ describe('KV faults never fail a request', () => {
 describe('retries', () => {
   const RETRYING = { ...env, UPSTREAM_MAX_RETRIES: '2', UPSTREAM_TIMEOUT_MS: '100' }
 
-  it('retries a 5xx and succeeds', async () => {
+  it('retries a 5xx twice and succeeds', async () => {
     upstream.sim.setFault({ kind: 'status', status: 503, count: 2 })
     const res = await call(PATH, { env: RETRYING })
     expect(res.status).toBe(200)
@@ -272,20 +334,59 @@ describe('retries', () => {
     expect(upstream.requests).toHaveLength(1)
   })
 
-  it('keeps all attempts within the budget', async () => {
+  it('starts no attempt that could not end within UPSTREAM_BUDGET_MS, however many retries are allowed', async () => {
     upstream.sim.setFault({ kind: 'hang' })
-    const started = Date.now()
     const res = await call(PATH, {
       env: {
         ...env,
         UPSTREAM_MAX_RETRIES: '10',
-        UPSTREAM_TIMEOUT_MS: '100',
-        UPSTREAM_BUDGET_MS: '300',
+        UPSTREAM_TIMEOUT_MS: '20',
+        UPSTREAM_BUDGET_MS: '50',
       },
     })
     expect(res.status).toBe(504)
-    expect(Date.now() - started).toBeLessThan(1_000)
-    expect(upstream.requests.length).toBeLessThanOrEqual(4)
+    // Each attempt hangs until its timeout, clipped to what is left of the 50 ms: a retry starts
+    // only with a whole attempt's 20 ms left, so a third could not start.
+    const attempts = upstream.requests.length
+    expect(attempts).toBeGreaterThanOrEqual(1)
+    expect(attempts).toBeLessThanOrEqual(2)
+    const detail = /^upstream timed out after (\d+) ms \((\d+) attempts?\)$/.exec(
+      String(requestLine().detail),
+    )
+    expect(Number(detail?.[1])).toBeLessThanOrEqual(20)
+    expect(Number(detail?.[2])).toBe(attempts)
+  })
+
+  it('clips an attempt’s timeout to what is left of UPSTREAM_BUDGET_MS, and starts no retry without a whole attempt left', async () => {
+    // The gateway's clock and its waits on fake timers; the upstream answers each attempt 3.5 s
+    // later on that clock, with a 429 asking for 500 ms.
+    vi.useFakeTimers({ toFake: ['Date', 'setTimeout', 'clearTimeout'] })
+    const t0 = Date.now()
+    const timeouts = vi.spyOn(AbortSignal, 'timeout')
+    upstream.sim.setFault({ kind: 'rate_limit', retryAfterMs: '500' })
+    const answer = upstream.sim.fetch
+    const started: number[] = []
+    upstream.sim.fetch = async (request) => {
+      started.push(Date.now() - t0)
+      vi.setSystemTime(Date.now() + 3_500)
+      return answer(request)
+    }
+    const result = fetchGroupsPage({
+      baseUrl: TEST_UPSTREAM_BASE_URL,
+      timeoutMs: 5_000,
+      maxRetries: 10,
+      budgetMs: 12_000,
+      retryBaseMs: 500,
+      adminKey: TEST_ADMIN_KEY,
+      query: { after: null, limit: 3, order: 'asc' },
+      requestId: 'req-budget',
+    })
+    await vi.advanceTimersByTimeAsync(12_000)
+    // Every 3.5 s + 500 ms; at 8 s only 4 s of the 12 are left; at 11.5 s a retry would start at
+    // 12 s, with no time left for it.
+    expect(started).toEqual([0, 4_000, 8_000])
+    expect(timeouts.mock.calls.map(([ms]) => ms)).toEqual([5_000, 5_000, 4_000])
+    expect(await result).toMatchObject({ ok: false, trace: { attempts: 3 } })
   })
 
   it('tells the SDK what to do with x-should-retry', async () => {
@@ -317,15 +418,30 @@ describe('freshness', () => {
     expect(next.headers.get('cache-status')).toBe('groups-gateway; hit; ttl=59')
   })
 
-  it('refreshes a page at most once at a time', async () => {
-    const { t0 } = await storePage()
-    upstream.sim.latencyMs = 30
-    const responses = await Promise.all(
-      Array.from({ length: 10 }, () => call(PATH, { now: () => t0 + 61 * SECOND })),
+  it('while one refresh of a page is held upstream, serves 10 isolates the stale page at once and starts no second refresh', async () => {
+    const { t0, text } = await storePage()
+    const gate = upstream.sim.hold()
+    const fetchers = watchedFetchers()
+    const vars = { ...env, PAGE_FETCHER: fetchers.binding }
+    const t = t0 + 61 * SECOND
+    // Each request an isolate of its own: each starts a background refresh of the page.
+    const answers = await Promise.all(
+      Array.from({ length: 10 }, () => respond(PATH, { env: vars, now: () => t })),
     )
-    for (const res of responses)
-      expect(res.headers.get('cache-status')).toMatch(/stale-while-revalidate/)
+    for (const { res } of answers) {
+      expect(res.headers.get('cache-status')).toBe(
+        'groups-gateway; hit; ttl=-1; detail=stale-while-revalidate',
+      )
+      expect(await res.text()).toBe(text)
+    }
+    await fetchers.asked(10)
+    await gate.reached(1)
     expect(upstream.requests).toHaveLength(1)
+    gate.open()
+    await Promise.all(answers.map((a) => a.settled()))
+    expect(upstream.requests).toHaveLength(1)
+    const { metadata } = await env.GROUPS_CACHE.getWithMetadata<{ storedAt: number }>(KEY)
+    expect(metadata?.storedAt).toBe(t)
   })
 
   it('fetches a page past stale-while-revalidate before serving it', async () => {
@@ -393,7 +509,7 @@ describe('request directives', () => {
     expect(metadata?.storedAt).toBe(t)
   })
 
-  it('shares a no-cache fetch made this very second instead of calling the upstream again', async () => {
+  it('shares a no-cache fetch made this very second instead of calling the upstream again, and calls it a second later', async () => {
     const t = Date.now()
     const headers = { 'cache-control': 'no-cache' }
     await call(PATH, { init: { headers }, now: () => t })
@@ -448,18 +564,27 @@ describe('request directives', () => {
     expect(upstream.requests).toHaveLength(1)
   })
 
-  it('max-age=N requests for a page too old share one fetch, as no-cache requests do', async () => {
+  it('max-age=N requests for a page too old, all asking while the fetch is held upstream, share that one fetch', async () => {
     const { t0 } = await storePage()
-    upstream.sim.latencyMs = 30
-    const responses = await Promise.all(
+    const gate = upstream.sim.hold()
+    const fetchers = watchedFetchers()
+    const responses = Promise.all(
       Array.from({ length: 20 }, () =>
         call(PATH, {
+          env: { ...env, PAGE_FETCHER: fetchers.binding },
           init: { headers: { 'cache-control': 'max-age=1' } },
           now: () => t0 + 3 * SECOND,
         }),
       ),
     )
-    for (const res of responses) expect(res.headers.get('age')).toBe('0')
+    await fetchers.asked(20)
+    gate.open()
+    for (const res of await responses) {
+      expect(res.headers.get('age')).toBe('0')
+      expect(res.headers.get('cache-status')).toMatch(
+        /^groups-gateway; fwd=request; fwd-status=200; (stored|collapsed); ttl=60$/,
+      )
+    }
     expect(upstream.requests).toHaveLength(1)
   })
 
@@ -585,9 +710,14 @@ describe('log levels', () => {
 })
 
 describe('one upstream call per page under a burst', () => {
-  it('answers 50 concurrent requests for a cold page with one upstream call', async () => {
-    upstream.sim.latencyMs = 50
-    const responses = await Promise.all(Array.from({ length: 50 }, () => call(PATH)))
+  it('answers 50 requests for a cold page, all asking while its fetch is held upstream, with one upstream call', async () => {
+    const gate = upstream.sim.hold()
+    const fetchers = watchedFetchers()
+    const vars = { ...env, PAGE_FETCHER: fetchers.binding }
+    const pending = Promise.all(Array.from({ length: 50 }, () => call(PATH, { env: vars })))
+    await fetchers.asked(50)
+    gate.open()
+    const responses = await pending
     expect(upstream.requests).toHaveLength(1)
     const statuses = responses.map((r) => r.headers.get('cache-status'))
     expect(statuses.filter((s) => s?.includes('; stored;'))).toHaveLength(1)
@@ -596,11 +726,15 @@ describe('one upstream call per page under a burst', () => {
     expect(bodies.size).toBe(1)
   })
 
-  it('shares an upstream failure too, instead of stampeding', async () => {
-    upstream.sim.latencyMs = 50
+  it('shares an upstream failure too: 20 requests asking while the failing call is held get its 502 from one call', async () => {
+    const gate = upstream.sim.hold()
+    const fetchers = watchedFetchers()
     upstream.sim.setFault({ kind: 'status', status: 503 })
-    const responses = await Promise.all(Array.from({ length: 20 }, () => call(PATH)))
-    for (const res of responses) expect(res.status).toBe(502)
+    const vars = { ...env, PAGE_FETCHER: fetchers.binding }
+    const pending = Promise.all(Array.from({ length: 20 }, () => call(PATH, { env: vars })))
+    await fetchers.asked(20)
+    gate.open()
+    for (const res of await pending) expect(res.status).toBe(502)
     expect(upstream.requests).toHaveLength(1)
   })
 })
@@ -625,7 +759,7 @@ describe('purge', () => {
     expect((await call(PATH, { app })).headers.get('cache-status')).toMatch(/fwd=uri-miss/)
   })
 
-  it('has an operator endpoint that exists only with OPERATOR_KEY', async () => {
+  it('has an operator endpoint that exists only with OPERATOR_KEY: 401 for a wrong key, 405 for GET, a purge the isolate sees at once', async () => {
     const purge = { method: 'POST' }
     expect((await call('/admin/cache/purge', { key: null, init: purge })).status).toBe(404)
 

@@ -4,7 +4,7 @@ import {
   type FetchPageRequest,
   type FetchPageResult,
   pageFetcherSource,
-} from '../../src/pages/source'
+} from '../../src/pages/deps'
 import { TEST_UPSTREAM_BASE_URL } from '../constants'
 import { upstream } from '../helpers'
 

@@ -1,15 +1,19 @@
 import { env } from 'cloudflare:workers'
 import { describe, expect, it } from 'vitest'
 import { AppError } from '../../src/errors'
-import type { PageDeps, PageSettings } from '../../src/pages/deps'
+import type {
+  FetchPageRequest,
+  FetchPageResult,
+  PageDeps,
+  PageSettings,
+  PageSource,
+} from '../../src/pages/deps'
 import type { RequestDirectives } from '../../src/pages/directives'
-import { CacheGeneration } from '../../src/pages/generation'
+import { CacheGeneration, GENERATION_KEY } from '../../src/pages/generation'
 import { MemoryPages } from '../../src/pages/memory'
-import { cacheStatus } from '../../src/pages/outcome'
-import { cacheKey } from '../../src/pages/page'
-import { getPage, type ServedPage } from '../../src/pages/service'
-import type { FetchPageRequest, FetchPageResult, PageSource } from '../../src/pages/source'
-import type { PageQuery } from '../../src/upstream/query'
+import { CACHE_KEY_PREFIX, cacheKey } from '../../src/pages/page'
+import { cacheStatus, getPage, type ServedPage } from '../../src/pages/service'
+import type { PageQuery } from '../../src/upstream/schemas'
 import { failingKv, logs } from '../helpers'
 
 /** A query of its own per use, so no page of another case is found. */
@@ -172,7 +176,7 @@ describe('the page service', () => {
     })
   })
 
-  it('answers only-if-cached from the cache or with 504, never from the source', async () => {
+  it('answers only-if-cached on a miss with 504 not_cached, never from the source', async () => {
     const QUERY = query()
     const { deps, asked } = service()
     await expect(
@@ -189,15 +193,23 @@ describe('the page service', () => {
     const res = await getPage(deps, QUERY, { noCache: true, onlyIfCached: false }, T0 + 1_000)
     expect(status(res)).toMatch(/^fwd=request; fwd-status=200; stored/)
     expect(asked[1]).toMatchObject({ fresh: true })
+    // Its KV write ends before the test does, not in the next test's storage.
+    await settle()
   })
 
   it('neither reads nor stores pages when the cache generation cannot be known', async () => {
     const QUERY = query()
-    const { deps, asked, settle } = service(['ok'], failingKv('both'))
+    const kv = failingKv('generation-read')
+    const { deps, asked, settle } = service(['ok'], kv)
     const first = await getPage(deps, QUERY, PLAIN, T0)
     expect(status(first)).toBe('fwd=uri-miss; fwd-status=200; detail=cache-unavailable; ttl=60')
     await settle()
+    // Not kept in memory either: the next request goes to the source again.
     await getPage(deps, QUERY, PLAIN, T0 + 1_000)
+    await settle()
     expect(asked).toHaveLength(2)
+    expect(kv.readKeys).toEqual([GENERATION_KEY, GENERATION_KEY])
+    const { keys } = await env.GROUPS_CACHE.list({ prefix: CACHE_KEY_PREFIX })
+    expect(keys.filter((k) => k.name.endsWith(`:${QUERY.after}`))).toEqual([])
   })
 })

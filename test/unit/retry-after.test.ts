@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { relayedRetryHint, retryAfterMs } from '../../src/upstream/retry'
+import { relayedRetryHint, retryAfterMs } from '../../src/upstream/client'
 
 const h = (init: Record<string, string>) => new Headers(init)
 const now = Date.parse('2026-11-26T12:00:00Z')

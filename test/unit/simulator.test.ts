@@ -66,6 +66,37 @@ describe('the upstream simulator', () => {
     expect((await get(s, '')).status).toBe(200)
   })
 
+  it('holds list answers at a gate until the test opens it, and stops holding one its caller gives up on', async () => {
+    const s = sim()
+    const gate = s.hold()
+    let answered = 0
+    const held = [get(s, '?limit=1'), get(s, '?limit=2')].map((p) =>
+      p.then((res) => {
+        answered++
+        return res
+      }),
+    )
+    const abort = new AbortController()
+    const abandoned = s
+      .fetch(
+        new Request('http://sim/v1/organization/groups', {
+          headers: { Authorization: 'Bearer k' },
+          signal: abort.signal,
+        }),
+      )
+      .catch((err: unknown) => err)
+    await gate.reached(3)
+    expect({ waiting: gate.waiting, answered }).toEqual({ waiting: 3, answered: 0 })
+    abort.abort(new Error('the caller gave up'))
+    expect(await abandoned).toMatchObject({ message: 'the caller gave up' })
+    expect(gate.waiting).toBe(2)
+    gate.open()
+    expect((await Promise.all(held)).map((r) => r.status)).toEqual([200, 200])
+    expect(gate.waiting).toBe(0)
+    // Once open, later answers pass at once.
+    expect((await get(s, '')).status).toBe(200)
+  })
+
   it('switches faults over its control routes', async () => {
     const s = sim()
     await s.fetch(
