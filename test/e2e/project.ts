@@ -19,7 +19,7 @@ const ROOT = resolve(import.meta.dirname, '../..')
 /** Linked, not copied: read-only for every command the tests run. */
 const LINKED = ['src', 'scripts', 'simulator', 'public', 'openapi', 'bench', 'docs', 'test']
 /** Copied: a command may read them relative to its own directory. */
-const COPIED = ['package.json', 'wrangler.toml', 'tsconfig.json', 'README.md']
+const COPIED = ['package.json', 'wrangler.toml', 'tsconfig.json', 'README.md', 'vitest.config.ts']
 
 export const STAND_IN_WRANGLER = join(ROOT, 'test/e2e/stand-in/wrangler.mjs')
 
