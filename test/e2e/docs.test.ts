@@ -2,28 +2,15 @@
 // project, against the worker `npm start` runs there (on its documented ports): a command changed in
 // code and not in its document fails here. See doctest.ts for how a block says how it is run.
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process'
-import {
-  existsSync,
-  mkdirSync,
-  readdirSync,
-  readFileSync,
-  symlinkSync,
-  writeFileSync,
-} from 'node:fs'
+import { existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { join, resolve } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
-import { type Block, blocks, matches } from './doctest'
+import { type Block, blocks, documents, matches } from './doctest'
 import { type Project, project, sh, userEnv } from './project'
 
 const ROOT = resolve(import.meta.dirname, '../..')
-const DOCUMENTS = [
-  'README.md',
-  ...readdirSync(join(ROOT, 'docs'))
-    .filter((f) => f.endsWith('.md'))
-    .sort()
-    .map((f) => `docs/${f}`),
-]
+const DOCUMENTS = documents(ROOT)
 /** The ports the documents name: `npm start`'s worker and simulator, and a second worker. */
 const PORTS = [8787, 9000, 8788]
 /** What an operator would have set before running the account blocks (placeholders here). */

@@ -15,6 +15,14 @@
 // A fence without a language, right after a shell block (blank lines between), is that block's
 // expected standard output: line by line, where `...` alone matches any number of lines and `...`
 // inside a line matches any text.
+import { readdirSync } from 'node:fs'
+import { join } from 'node:path'
+
+/** The documents whose blocks are tests, in the order they run: the README, then docs/ by name. */
+export function documents(root: string): string[] {
+  const pages = readdirSync(join(root, 'docs')).filter((f) => f.endsWith('.md'))
+  return ['README.md', ...pages.sort().map((f) => `docs/${f}`)]
+}
 
 export type Mode =
   | { kind: 'run' }

@@ -8,7 +8,7 @@ import { createServer, type Server } from 'node:http'
 import { join } from 'node:path'
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest'
 import recorded from '../fixtures/usage-answer.json'
-import { type Project, project, writeIn } from './project'
+import { ourScripts, type Project, project, writeIn } from './project'
 
 let p: Project
 beforeAll(() => {
@@ -518,17 +518,7 @@ describe('npm run usage, against a stand-in SQL API', () => {
 })
 
 describe('every npm script of ours', () => {
-  const pkg = JSON.parse(readFileSync('package.json', 'utf8')) as {
-    scripts: Record<string, string>
-  }
-  const ours = Object.entries(pkg.scripts)
-    .filter(
-      ([name, command]) =>
-        /^(tsx|node) [\w/.-]+$/.test(command) &&
-        !name.startsWith('post') &&
-        !name.startsWith('pre'),
-    )
-    .map(([name]) => name)
+  const ours = ourScripts()
 
   // That these are the ones this file covers: test/node/npm-scripts.test.ts.
   it.concurrent.for(ours)(

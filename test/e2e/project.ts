@@ -7,6 +7,7 @@ import {
   mkdirSync,
   mkdtempSync,
   readdirSync,
+  readFileSync,
   rmSync,
   symlinkSync,
   writeFileSync,
@@ -20,6 +21,16 @@ const ROOT = resolve(import.meta.dirname, '../..')
 const LINKED = ['src', 'scripts', 'simulator', 'public', 'openapi', 'bench', 'docs', 'test']
 /** Copied: a command may read them relative to its own directory. */
 const COPIED = ['package.json', 'wrangler.toml', 'tsconfig.json', 'README.md', 'vitest.config.ts']
+
+/** Our own npm scripts (`tsx` or `node` running a file of ours), less npm's pre/post hooks. */
+export function ourScripts(): string[] {
+  const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as {
+    scripts: Record<string, string>
+  }
+  return Object.entries(pkg.scripts)
+    .filter(([name, run]) => /^(tsx|node) [\w/.-]+$/.test(run) && !/^(pre|post)/.test(name))
+    .map(([name]) => name)
+}
 
 export const STAND_IN_WRANGLER = join(ROOT, 'test/e2e/stand-in/wrangler.mjs')
 

@@ -128,17 +128,18 @@ const popularPagesStub = () =>
   env.POPULAR_PAGES.get(env.POPULAR_PAGES.idFromName(`popular-${crypto.randomUUID()}`))
 const HOUR = DEMAND_HALF_LIFE_MS
 const limitOf = (q: { limit: number }) => q.limit
+/** `count` requests of acme's for the page of `limit` groups, in generation g1. */
+const asked = (limit: number, count: number): Demand => ({
+  query: { after: null, limit, order: 'asc' },
+  generation: 'g1',
+  partner: 'acme',
+  count,
+})
 
 describe('PopularPages demand decay', () => {
   it('counts a request one half-life (DEMAND_HALF_LIFE_MS, an hour) old as half of one made now', async () => {
     const stub = popularPagesStub()
     const t0 = Date.now()
-    const asked = (limit: number, count: number): Demand => ({
-      query: { after: null, limit, order: 'asc' },
-      generation: 'g1',
-      partner: 'acme',
-      count,
-    })
     await stub.record([asked(100, 100)], t0)
     await stub.record([asked(49, 49), asked(51, 51)], t0 + HOUR)
     // 100 an hour ago weighs 50 now: between 49 and 51 asked for now.
@@ -148,12 +149,6 @@ describe('PopularPages demand decay', () => {
   it('adds new requests to the decayed count, not to the count as it was', async () => {
     const stub = popularPagesStub()
     const t0 = Date.now()
-    const asked = (limit: number, count: number): Demand => ({
-      query: { after: null, limit, order: 'asc' },
-      generation: 'g1',
-      partner: 'acme',
-      count,
-    })
     await stub.record([asked(100, 100)], t0)
     // 100 halved, plus 50: 100, between 99 and 101 (undecayed it would be 150, first).
     await stub.record([asked(100, 50), asked(99, 99), asked(101, 101)], t0 + HOUR)

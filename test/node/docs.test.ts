@@ -1,20 +1,13 @@
 // What the documents say, checked by parsing alone: no server, no process. The blocks themselves
 // are run by test/e2e/docs.test.ts.
-import { readdirSync, readFileSync } from 'node:fs'
+import { readFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { satisfies } from 'semver'
 import { describe, expect, it } from 'vitest'
-import { blocks } from '../e2e/doctest'
+import { blocks, documents } from '../e2e/doctest'
 
 const ROOT = resolve(import.meta.dirname, '../..')
-/** The documents test/e2e/docs.test.ts runs, in its order. */
-const DOCUMENTS = [
-  'README.md',
-  ...readdirSync(join(ROOT, 'docs'))
-    .filter((f) => f.endsWith('.md'))
-    .sort()
-    .map((f) => `docs/${f}`),
-]
+const DOCUMENTS = documents(ROOT)
 
 describe('README.md, what npm install prints on Node 20', () => {
   it('names every locked package whose engines refuse Node 20 (the EBADENGINE warnings)', () => {
