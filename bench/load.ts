@@ -56,6 +56,7 @@ const seconds = (Date.now() - started) / 1000
 process.stdout.write(
   JSON.stringify({
     requests: durations.length + errors,
+    sent: options.paths ? next : durations.length + errors,
     rps: (durations.length + errors) / seconds,
     p50: at(50),
     p99: at(99),

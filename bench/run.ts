@@ -70,6 +70,8 @@ const RETURN_SWR_SECONDS = 4
 
 interface Run {
   requests: number
+  /** Requests sent, with a list of paths: those in flight when the time ran out go unanswered. */
+  sent?: number
   rps: number
   p50: number
   p99: number
@@ -287,12 +289,25 @@ function pinCores(): void {
     return
   }
   const rest = cores === 2 ? '1' : `1-${cores - 1}`
-  const children = spawnSync('pgrep', ['-f', 'workerd serve'], { encoding: 'utf8' }).stdout.trim()
-  for (const pid of children.split('\n').filter(Boolean)) {
-    spawnSync('taskset', ['-a', '-p', '-c', '0', pid])
-  }
+  // Only the workerd processes this run started (descendants of this process), never another's.
+  const workerds = workerdsOf(process.pid)
+  for (const pid of workerds) spawnSync('taskset', ['-a', '-p', '-c', '0', pid])
   spawnSync('taskset', ['-a', '-p', '-c', rest, String(process.pid)])
-  log(`pinned: workerd on core 0, harness on core(s) ${rest}`)
+  log(`pinned: this run's ${workerds.length} workerd process(es) on core 0, harness on ${rest}`)
+}
+
+/** The workerd processes among a process's descendants, by PID. */
+function workerdsOf(pid: number): string[] {
+  const run = (cmd: string, args: string[]) => spawnSync(cmd, args, { encoding: 'utf8' }).stdout
+  const found: string[] = []
+  for (let queue = [String(pid)]; queue.length > 0; ) {
+    const children = run('pgrep', ['-P', queue.shift() as string])
+      .split('\n')
+      .filter(Boolean)
+    queue.push(...children)
+    found.push(...children.filter((c) => run('ps', ['-o', 'comm=', '-p', c]).trim() === 'workerd'))
+  }
+  return found
 }
 
 // --- 5. load, from a separate process ---
@@ -425,7 +440,9 @@ try {
     scenario: `miss via simulator (${UPSTREAM_LATENCY_MS} ms)`,
     connections: CONNECTIONS,
     ...miss,
-    note: `${upstreamCalls() - beforeMiss} upstream calls for ${miss.requests} requests`,
+    // Each miss sent costs one upstream call, answered or not: the load's end cuts off the
+    // requests in flight (one per connection), after their calls were made.
+    note: `${upstreamCalls() - beforeMiss} upstream calls for ${miss.sent} requests sent (${miss.requests} answered before the load stopped)`,
   })
 
   // A cold burst: 50 at once on a page nobody has fetched.
