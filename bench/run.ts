@@ -72,6 +72,8 @@ interface Run {
   requests: number
   /** Requests sent, with a list of paths: those in flight when the time ran out go unanswered. */
   sent?: number
+  /** The workerd processes' CPU time (user + system, from /proc) per answered request, in µs. */
+  cpuUs?: number
   rps: number
   p50: number
   p99: number
@@ -92,6 +94,7 @@ const mean = (runs: Run[]): Run => {
     p50: avg((r) => r.p50),
     p99: avg((r) => r.p99),
     errors: avg((r) => r.errors),
+    cpuUs: avg((r) => r.cpuUs ?? Number.NaN),
   }
 }
 const median = (xs: number[]) => {
@@ -275,6 +278,8 @@ const ceilingHotUrl = await url(ceilings, 'ceiling-hot')
 const ceilingKvUrl = await url(ceilings, 'ceiling-kv')
 await expectPage(ceilingHotUrl)
 await expectPage(ceilingKvUrl)
+/** This run's workerd processes: pinned, and the ones whose CPU time is read. */
+const workerds = workerdsOf(process.pid)
 pinCores()
 
 /**
@@ -290,10 +295,27 @@ function pinCores(): void {
   }
   const rest = cores === 2 ? '1' : `1-${cores - 1}`
   // Only the workerd processes this run started (descendants of this process), never another's.
-  const workerds = workerdsOf(process.pid)
   for (const pid of workerds) spawnSync('taskset', ['-a', '-p', '-c', '0', pid])
   spawnSync('taskset', ['-a', '-p', '-c', rest, String(process.pid)])
   log(`pinned: this run's ${workerds.length} workerd process(es) on core 0, harness on ${rest}`)
+}
+
+const CLOCK_TICKS = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout) || 100
+
+/** The CPU time (user + system) this run's workerd processes have used so far, in µs. */
+function workerdCpuUs(): number {
+  let ticks = 0
+  for (const pid of workerds) {
+    try {
+      // After the command's closing parenthesis: fields 3 onwards; utime and stime are 14 and 15.
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+      ticks += Number(fields[11]) + Number(fields[12])
+    } catch {
+      return Number.NaN
+    }
+  }
+  return (ticks / CLOCK_TICKS) * 1e6
 }
 
 /** The workerd processes among a process's descendants, by PID. */
@@ -328,6 +350,7 @@ async function load(
       duration: options.duration ?? DURATION,
     }),
   )
+  const cpuBefore = workerdCpuUs()
   const child = spawn(process.execPath, ['node_modules/tsx/dist/cli.mjs', 'bench/load.ts', file], {
     stdio: ['ignore', 'pipe', 'inherit'],
   })
@@ -338,8 +361,9 @@ async function load(
   const code = await new Promise<number | null>((resolve) => child.once('exit', resolve))
   if (code !== 0) throw new Error(`load for ${label} failed (${code})`)
   const run = JSON.parse(out) as Run
+  run.cpuUs = (workerdCpuUs() - cpuBefore) / run.requests
   log(
-    `  ${label}: ${run.rps.toFixed(0)} req/s, p50 ${run.p50.toFixed(2)} ms, p99 ${run.p99.toFixed(2)} ms, ${run.errors} errors`,
+    `  ${label}: ${run.rps.toFixed(0)} req/s, p50 ${run.p50.toFixed(2)} ms, p99 ${run.p99.toFixed(2)} ms, ${run.cpuUs.toFixed(0)} µs CPU/request, ${run.errors} errors`,
   )
   return run
 }
@@ -410,7 +434,7 @@ try {
         p50: median(runs.map((r) => r.p50)),
         p99: median(runs.map((r) => r.p99)),
         errors: runs.reduce((n, r) => n + r.errors, 0),
-        note: `rounds: ${runs.map((r) => r.rps.toFixed(0)).join(', ')} req/s; p99 ${runs.map((r) => r.p99.toFixed(2)).join(', ')} ms`,
+        note: `rounds: ${runs.map((r) => r.rps.toFixed(0)).join(', ')} req/s; p99 ${runs.map((r) => r.p99.toFixed(2)).join(', ')} ms; CPU ${runs.map((r) => (r.cpuUs ?? Number.NaN).toFixed(0)).join(', ')} µs/request`,
       })
     }
   }
@@ -555,6 +579,9 @@ const ratios = pairs.map((pair) => ({
   scenario: pair.scenario,
   rps: median(pair.runs.map((r) => r.gateway.rps / r.ceiling.rps)),
   p99: median(pair.runs.map((r) => r.gateway.p99 / r.ceiling.p99)),
+  cpu: median(
+    pair.runs.map((r) => (r.gateway.cpuUs ?? Number.NaN) / (r.ceiling.cpuUs ?? Number.NaN)),
+  ),
 }))
 const targets = [
   ...ratios.flatMap((r) => [
@@ -603,9 +630,11 @@ const md = [
       `| ${r.scenario} | ${r.connections} | ${fmt(r.rps, 0)} | ${fmt(r.p50)} | ${fmt(r.p99)} | ${r.errors} | ${r.note ?? ''} |`,
   ),
   '',
-  '| scenario | req/s vs its ceiling (median of rounds) | p99 vs its ceiling (median of rounds) |',
-  '| --- | ---: | ---: |',
-  ...ratios.map((r) => `| ${r.scenario} | ${r.rps.toFixed(2)}x | ${r.p99.toFixed(2)}x |`),
+  '| scenario | req/s vs its ceiling (median of rounds) | p99 vs its ceiling (median of rounds) | CPU per request vs its ceiling (median of rounds) |',
+  '| --- | ---: | ---: | ---: |',
+  ...ratios.map(
+    (r) => `| ${r.scenario} | ${r.rps.toFixed(2)}x | ${r.p99.toFixed(2)}x | ${r.cpu.toFixed(2)}x |`,
+  ),
   '',
   '| target | result | |',
   '| --- | --- | --- |',
