@@ -57,9 +57,11 @@ export async function fetchGroupsPage(req: UpstreamRequest) {
   const started = Date.now()
   const deadline = started + req.budgetMs
   const trace: UpstreamTrace = {}
+  // Built once per call, never kept: nothing outside the call holds the key.
+  const pieces = keyPieces(req.adminKey)
   for (let attempt = 0; ; attempt++) {
     const timeoutMs = Math.min(req.timeoutMs, Math.max(deadline - Date.now(), 1))
-    const outcome = await attemptOnce(req, timeoutMs, trace)
+    const outcome = await attemptOnce(req, pieces, timeoutMs, trace)
     trace.attempts = attempt + 1
     trace.ms = Date.now() - started
     if (typeof outcome === 'string') return { ok: true, text: outcome, trace } as const
@@ -77,8 +79,12 @@ export async function fetchGroupsPage(req: UpstreamRequest) {
 }
 
 /** One call: the page, or why not (every failure has a `detail`). */
-async function attemptOnce(req: UpstreamRequest, timeoutMs: number, trace: UpstreamTrace) {
-  const pieces = keyPieces(req.adminKey)
+async function attemptOnce(
+  req: UpstreamRequest,
+  pieces: KeyPieces,
+  timeoutMs: number,
+  trace: UpstreamTrace,
+) {
   const signal = AbortSignal.timeout(timeoutMs)
   const { after, limit, order } = req.query
   // A fixed order, only known parameters.

@@ -59,25 +59,34 @@ afterEach(() => {
   vi.useRealTimers()
 })
 
+/**
+ * A gateway on a clock of the test's (`time.now`), at the shipped PREWARM_FLUSH_SECONDS, whose
+ * PopularPages calls are watched; timers are fake until the test says otherwise.
+ */
+function shippedFlush() {
+  vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] })
+  const t0 = Date.now()
+  const time = { now: t0 }
+  const app = createGateway({ now: () => time.now })
+  const popular = watchedPopularPages()
+  const shipped = {
+    ...env,
+    PREWARM_FLUSH_SECONDS: String(defaultVars().PREWARM_FLUSH_SECONDS),
+    POPULAR_PAGES: popular.binding,
+  } as Env
+  return { t0, time, app, popular, shipped }
+}
+
 describe('demand reaching PopularPages, at the shipped PREWARM_FLUSH_SECONDS', () => {
   it('sends a walk’s pages within 20 s after the partner goes quiet, so the next run refreshes them all', async () => {
-    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] })
-    const t0 = Date.now()
-    let clock = t0
-    const app = createGateway({ now: () => clock })
-    const popular = watchedPopularPages()
-    const shipped = {
-      ...env,
-      PREWARM_FLUSH_SECONDS: String(defaultVars().PREWARM_FLUSH_SECONDS),
-      POPULAR_PAGES: popular.binding,
-    } as Env
+    const { t0, time, app, popular, shipped } = shippedFlush()
     // Three pages, five times each, over three seconds; then silence.
     const running: ExecutionContext[] = []
     for (let i = 0; i < 15; i++) {
       running.push(await ask(app, page(3 + (i % 3)), shipped))
-      clock += 200
+      time.now += 200
     }
-    const lastRequest = clock - 200
+    const lastRequest = time.now - 200
     await vi.advanceTimersByTimeAsync(20 * SECOND)
     vi.useRealTimers()
     await Promise.all(running.map(waitOnExecutionContext))
@@ -95,21 +104,12 @@ describe('demand reaching PopularPages, at the shipped PREWARM_FLUSH_SECONDS', (
   })
 
   it('under steady traffic makes one call per flush period, and loses no request when traffic stops', async () => {
-    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] })
-    const t0 = Date.now()
-    let clock = t0
-    const app = createGateway({ now: () => clock })
-    const popular = watchedPopularPages()
-    const shipped = {
-      ...env,
-      PREWARM_FLUSH_SECONDS: String(defaultVars().PREWARM_FLUSH_SECONDS),
-      POPULAR_PAGES: popular.binding,
-    } as Env
+    const { t0, time, app, popular, shipped } = shippedFlush()
     // A request every 2 s for three minutes, then silence.
     const running: ExecutionContext[] = []
     for (let i = 0; i < 90; i++) {
       running.push(await ask(app, page(3 + (i % 3)), shipped))
-      clock += 2 * SECOND
+      time.now += 2 * SECOND
       await vi.advanceTimersByTimeAsync(2 * SECOND)
     }
     await vi.advanceTimersByTimeAsync(20 * SECOND)
