@@ -1,5 +1,5 @@
 import { createRoute, z } from '@hono/zod-openapi'
-import pkg from '../../package.json'
+import { version } from '../../package.json'
 import { readConfig } from '../config'
 import { ERRORS } from '../error-catalogue'
 import { AppError } from '../errors'
@@ -42,5 +42,5 @@ export const healthRouter = createRouter().openapi(health, (c) => {
     if (!(err instanceof AppError)) throw err
     throw new AppError('unhealthy', { detail: err.detail })
   }
-  return c.json({ status: 'ok', version: pkg.version }, 200, { 'Cache-Control': 'no-store' })
+  return c.json({ status: 'ok', version }, 200, { 'Cache-Control': 'no-store' })
 })

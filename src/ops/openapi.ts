@@ -1,7 +1,7 @@
 import { swaggerUI } from '@hono/swagger-ui'
 import type { OpenAPIHono } from '@hono/zod-openapi'
 import type { Context } from 'hono'
-import pkg from '../../package.json'
+import { version } from '../../package.json'
 
 export const OPENAPI_PATH = '/openapi.json'
 
@@ -10,7 +10,7 @@ export const documentConfig = {
   openapi: '3.1.0',
   info: {
     title: 'Groups Gateway',
-    version: pkg.version,
+    version,
     description:
       'An edge gateway on Cloudflare Workers in front of the OpenAI Admin API\u2019s List groups endpoint. It answers with the same path, parameters, page and error shapes as the upstream, so the official `openai` SDK works pointed at it (`baseURL` = this origin + `/v1`), and serves pages from a Workers KV cache while they are fresh. The upstream admin key never leaves the gateway.',
     license: { name: 'MIT', identifier: 'MIT' },
