@@ -1,44 +1,47 @@
 import type { MiddlewareHandler } from 'hono'
-import { secureHeaders } from 'hono/secure-headers'
+
+const HSTS = 'max-age=15552000; includeSubDomains'
 
 /**
  * JSON only: what OWASP's REST Security Cheat Sheet asks of an API (HSTS, nosniff, DENY framing, a
  * `'none'` CSP) plus CORP. Browser-page headers (COOP and the like) only on `/docs`: every header
- * is bytes on every hot response.
+ * is bytes on every hot response. Fixed pairs, built once (Hono's `secureHeaders` would build the
+ * same from options): a response pays only the loop that sets them.
  */
-const apiHeaders = secureHeaders({
-  contentSecurityPolicy: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] },
-  xFrameOptions: 'DENY',
-  crossOriginOpenerPolicy: false,
-  originAgentCluster: false,
-  referrerPolicy: false,
-  xDnsPrefetchControl: false,
-  xDownloadOptions: false,
-  xPermittedCrossDomainPolicies: false,
-  xXssProtection: false,
-})
+const API_HEADERS = [
+  ['Cross-Origin-Resource-Policy', 'same-origin'],
+  ['Strict-Transport-Security', HSTS],
+  ['X-Content-Type-Options', 'nosniff'],
+  ['X-Frame-Options', 'DENY'],
+  ['Content-Security-Policy', "default-src 'none'; frame-ancestors 'none'"],
+] as const
 
 /** Swagger UI runs only its own files; "Try it out" may call this origin and nothing else. */
-const docsHeaders = secureHeaders({
-  contentSecurityPolicy: {
-    defaultSrc: ["'none'"],
-    scriptSrc: ["'self'"],
+const DOCS_HEADERS = [
+  ['Cross-Origin-Resource-Policy', 'same-origin'],
+  ['Cross-Origin-Opener-Policy', 'same-origin'],
+  ['Origin-Agent-Cluster', '?1'],
+  ['Referrer-Policy', 'no-referrer'],
+  ['Strict-Transport-Security', HSTS],
+  ['X-Content-Type-Options', 'nosniff'],
+  ['X-DNS-Prefetch-Control', 'off'],
+  ['X-Download-Options', 'noopen'],
+  ['X-Frame-Options', 'DENY'],
+  ['X-Permitted-Cross-Domain-Policies', 'none'],
+  ['X-XSS-Protection', '0'],
+  [
+    'Content-Security-Policy',
     // Swagger UI's React components set inline style attributes.
-    styleSrc: ["'self'", "'unsafe-inline'"],
-    imgSrc: ["'self'", 'data:'],
-    fontSrc: ["'self'"],
-    connectSrc: ["'self'"],
-    baseUri: ["'none'"],
-    formAction: ["'none'"],
-    frameAncestors: ["'none'"],
-  },
-  xFrameOptions: 'DENY',
-})
+    "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; font-src 'self'; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+  ],
+] as const
 
-/** Security headers on every response, with the docs' own policy under `/docs`. */
+/** Security headers on every response, whatever made it, with the docs' own policy under `/docs`. */
 export function securityHeaders(): MiddlewareHandler {
-  return function securityHeadersMiddleware(c, next) {
+  return async function securityHeadersMiddleware(c, next) {
     const docs = c.req.path === '/docs' || c.req.path.startsWith('/docs/')
-    return (docs ? docsHeaders : apiHeaders)(c, next)
+    await next()
+    const { headers } = c.res
+    for (const [name, value] of docs ? DOCS_HEADERS : API_HEADERS) headers.set(name, value)
   }
 }
