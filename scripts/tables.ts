@@ -1,6 +1,6 @@
-// The README's generated tables, from the code that defines what they describe: the vars' schema
+// The README's generated tables, from the code that defines what they describe: the vars' table
 // (src/config.ts) and the error catalogue (src/error-catalogue.ts). Pure, so the suite can run it in workerd.
-import { VAR_DESCRIPTIONS, VarsSchema } from '../src/config'
+import { VAR_DESCRIPTIONS, VARS } from '../src/config'
 import { ERRORS } from '../src/error-catalogue'
 
 const row = (cells: (string | number)[]) => `| ${cells.join(' | ')} |`
@@ -8,10 +8,10 @@ const code = (text: string | number) => (text === '' ? '(empty)' : `\`${text}\``
 
 /** Each var: its default, its range if it is a number, and what it does. */
 export function configTable(): string {
-  const rows = Object.entries(VarsSchema.shape).map(([name, schema]) => {
-    const meta = schema.meta() as { default: string | number; range?: string }
+  const rows = Object.entries(VARS).map(([name, rule]) => {
+    const range = rule.kind === 'integer' ? `${rule.min}..${rule.max}` : ''
     const description = VAR_DESCRIPTIONS[name as keyof typeof VAR_DESCRIPTIONS]
-    return row([code(name), code(meta.default), meta.range ?? '', description])
+    return row([code(name), code(rule.default), range, description])
   })
   return [
     row(['Var', 'Default', 'Range', 'What it does']),

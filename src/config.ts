@@ -1,4 +1,3 @@
-import { z } from 'zod'
 import { AppError } from './errors'
 import type { PageSettings } from './pages/deps'
 
@@ -19,36 +18,21 @@ export const VAR_DESCRIPTIONS = {
   CORS_ALLOWED_ORIGINS: 'Comma-separated exact origins a browser may call from (none: no CORS).',
 }
 
+/** A var's rule: its default, and for a number its bounds. Plain data, read once per isolate. */
+type VarRule =
+  | { kind: 'integer'; default: number; min: number; max: number }
+  | { kind: 'url'; default: string }
+  | { kind: 'origins'; default: string }
+
 const integer = (fallback: number, min: number, max: number) =>
-  z
-    .string()
-    .optional()
-    .transform((raw, ctx) => {
-      if (raw === undefined || raw.trim() === '') return fallback
-      if (/^\d+$/.test(raw.trim()) && +raw >= min && +raw <= max) return +raw
-      ctx.addIssue({ code: 'custom', message: `must be an integer from ${min} to ${max}` })
-      return z.NEVER
-    })
-    .meta({ default: fallback, range: `${min}..${max}` })
+  ({ kind: 'integer', default: fallback, min, max }) as const
 
 const DEFAULT_BASE_URL = 'https://api.openai.com/v1'
 const LOOPBACK = ['127.0.0.1', 'localhost', '[::1]']
 
-/** The worker's vars, each with its bounds and default. */
-export const VarsSchema = z.object({
-  OPENAI_BASE_URL: z
-    .string()
-    .optional()
-    .transform((raw, ctx) => {
-      const value = raw?.trim() || DEFAULT_BASE_URL
-      const url = URL.parse(value)
-      // The admin key travels with every call: never in plain text beyond this machine.
-      const loopback = url?.protocol === 'http:' && LOOPBACK.includes(url.hostname)
-      if (url?.protocol === 'https:' || loopback) return value.replace(/\/+$/, '')
-      ctx.addIssue({ code: 'custom', message: 'must use https (http only for a loopback host)' })
-      return z.NEVER
-    })
-    .meta({ default: DEFAULT_BASE_URL }),
+/** The worker's vars, each with its bounds and default (and the README's table, generated). */
+export const VARS = {
+  OPENAI_BASE_URL: { kind: 'url', default: DEFAULT_BASE_URL } as const,
   CACHE_TTL_SECONDS: integer(60, 1, 86_400),
   CACHE_STALE_WHILE_REVALIDATE_SECONDS: integer(300, 0, 604_800),
   CACHE_STALE_IF_ERROR_SECONDS: integer(86_400, 0, 604_800),
@@ -60,21 +44,57 @@ export const VarsSchema = z.object({
   MEMORY_CACHE_MAX_BYTES: integer(32 * 1024 * 1024, 0, 96 * 1024 * 1024),
   PREWARM_MAX_PAGES: integer(5, 0, 100),
   PREWARM_FLUSH_SECONDS: integer(60, 0, 3_600),
-  CORS_ALLOWED_ORIGINS: z
-    .string()
-    .optional()
-    .transform((raw = '') => new Set(raw.split(',').flatMap((o) => o.trim() || [])))
-    .meta({ default: '' }),
-})
+  CORS_ALLOWED_ORIGINS: { kind: 'origins', default: '' } as const,
+} satisfies Record<keyof typeof VAR_DESCRIPTIONS, VarRule>
+
+type VarName = keyof typeof VARS
+type Vars = {
+  [K in VarName]: (typeof VARS)[K]['kind'] extends 'integer'
+    ? number
+    : (typeof VARS)[K]['kind'] extends 'origins'
+      ? ReadonlySet<string>
+      : string
+}
 
 declare global {
   /** The vars, all optional: `wrangler.toml` sets only what differs from the defaults. */
-  interface Env extends Partial<Record<keyof typeof VarsSchema.shape, string>> {}
+  interface Env extends Partial<Record<VarName, string>> {}
+}
+
+/** A var's value, or why it is refused (`<name> <why>.`, never the value: it goes to the log). */
+function readVar(name: VarName, raw: string | undefined): number | string | ReadonlySet<string> {
+  const rule: VarRule = VARS[name]
+  if (rule.kind === 'origins') return new Set((raw ?? '').split(',').flatMap((o) => o.trim() || []))
+  if (rule.kind === 'url') {
+    const value = raw?.trim() || rule.default
+    const url = URL.parse(value)
+    // The admin key travels with every call: never in plain text beyond this machine.
+    const loopback = url?.protocol === 'http:' && LOOPBACK.includes(url.hostname)
+    if (url?.protocol === 'https:' || loopback) return value.replace(/\/+$/, '')
+    throw misconfigured(`${name} must use https (http only for a loopback host).`)
+  }
+  if (raw === undefined || raw.trim() === '') return rule.default
+  if (/^\d+$/.test(raw.trim()) && +raw >= rule.min && +raw <= rule.max) return +raw
+  throw misconfigured(`${name} must be an integer from ${rule.min} to ${rule.max}.`)
+}
+
+const misconfigured = (detail: string) => new AppError('gateway_misconfigured', { detail })
+
+/** Every var read from `env`, in the table's order: the first malformed one throws. */
+function readVars(env: Partial<Record<VarName, string>>): Vars {
+  const vars: Record<string, unknown> = {}
+  for (const name of Object.keys(VARS) as VarName[]) vars[name] = readVar(name, env[name])
+  return vars as Vars
 }
 
 /** Every var at its default: what a worker with no `[vars]` runs with. */
-export function defaultVars(): z.output<typeof VarsSchema> {
-  return VarsSchema.parse({})
+export function defaultVars(): Vars {
+  return readVars({})
+}
+
+/** `CORS_ALLOWED_ORIGINS` as the set of exact origins it lists. */
+export function readOrigins(raw: string): ReadonlySet<string> {
+  return readVar('CORS_ALLOWED_ORIGINS', raw) as ReadonlySet<string>
 }
 
 /** The page service's settings, as read from the vars. */
@@ -90,13 +110,7 @@ const configs = new WeakMap<object, Config>()
 export function readConfig(env: Env): Config {
   const known = configs.get(env)
   if (known) return known
-  const result = VarsSchema.safeParse(env)
-  if (!result.success) {
-    const issue = result.error.issues[0]
-    const detail = `${String(issue?.path[0])} ${issue?.message}.`
-    throw new AppError('gateway_misconfigured', { detail })
-  }
-  const v = result.data
+  const v = readVars(env)
   const config: Config = {
     freshness: {
       ttlSeconds: v.CACHE_TTL_SECONDS,

@@ -1,6 +1,6 @@
 import type { MiddlewareHandler } from 'hono'
 import { cors } from 'hono/cors'
-import { VarsSchema } from '../config'
+import { readOrigins } from '../config'
 
 const stainless = (names: string[]) => names.map((name) => `X-Stainless-${name}`)
 
@@ -50,7 +50,7 @@ export function corsFromAllowlist(): MiddlewareHandler<{ Bindings: Env }> {
     const raw = c.env.CORS_ALLOWED_ORIGINS ?? ''
     if (raw.trim() === '') return next()
     if (parsed?.raw !== raw) {
-      parsed = { raw, allowed: VarsSchema.shape.CORS_ALLOWED_ORIGINS.parse(raw) }
+      parsed = { raw, allowed: readOrigins(raw) }
     }
     const origin = c.req.header('origin')
     if (origin && parsed.allowed.has(origin)) return listedOrigin(c, next)
