@@ -1,12 +1,12 @@
-import { OpenAPIHono } from '@hono/zod-openapi'
-import { groupsRouter } from './groups/handler'
+import { groupsRoutes } from './groups/handler'
 import { corsFromAllowlist } from './http/cors'
 import { methodNotAllowed, notFound, onError } from './http/errors'
+import { createRouter } from './http/openapi'
 import { securityHeaders } from './http/security-headers'
 import { telemetry } from './http/telemetry'
-import { healthRouter } from './ops/health'
+import { healthRoutes } from './ops/health'
 import { OPENAPI_PATH, serveDocs } from './ops/openapi'
-import { operatorRouter } from './ops/operator'
+import { operatorRoutes } from './ops/operator'
 import { CacheGeneration } from './pages/generation'
 import { MemoryPages } from './pages/memory'
 import { PartnerDirectory } from './partners/directory'
@@ -35,14 +35,14 @@ export function createState(options: { now?: () => number; limiter?: PartnerLimi
  * public; under `/v1` a partner key, then the partner's rate limit, then validation.
  */
 export function createApp(state = createState()) {
-  const app = new OpenAPIHono<{ Bindings: Env }>({ strict: true })
+  const app = createRouter()
   app.use(telemetry(), securityHeaders(), corsFromAllowlist())
-  app.route('/', healthRouter)
+  healthRoutes(app)
   serveDocs(app)
   app.on('ALL', ['/healthz', OPENAPI_PATH, '/docs'], methodNotAllowed(['GET', 'HEAD']))
-  app.route('/', operatorRouter(state))
+  operatorRoutes(app, state)
   app.use('/v1/*', partnerAuth(state), partnerRateLimit(state.limiter))
-  app.route('/', groupsRouter(state))
+  groupsRoutes(app, state)
   app.notFound(notFound)
   app.onError(onError)
   return app

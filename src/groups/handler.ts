@@ -1,6 +1,6 @@
 import type { RouteHandler } from '@hono/zod-openapi'
 import { methodNotAllowed } from '../http/errors'
-import { createRouter } from '../http/openapi'
+import type { App } from '../http/openapi'
 import { ifNoneMatchMatches, readDirectives } from '../pages/directives'
 import { ageSeconds } from '../pages/freshness'
 import { cacheStatus, getPage } from '../pages/service'
@@ -8,10 +8,8 @@ import { type PagesState, pageDeps } from '../prewarm/page-deps'
 import type { GroupList } from '../upstream/schemas'
 import { listGroups as route } from './routes'
 
-export function groupsRouter(state: PagesState) {
-  return createRouter()
-    .openapi(route, listGroups(state))
-    .all(route.path, methodNotAllowed(['GET', 'HEAD']))
+export function groupsRoutes(app: App, state: PagesState) {
+  app.openapi(route, listGroups(state)).all(route.path, methodNotAllowed(['GET', 'HEAD']))
 }
 
 /**

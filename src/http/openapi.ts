@@ -3,10 +3,16 @@ import type { ErrorSpec } from '../error-catalogue'
 import { ErrorSchema } from '../upstream/schemas'
 import { validationHook } from './errors'
 
-/** A router whose validation failures are all the same 400 (see `validationHook`). */
+/** The gateway's one app: every validation failure is the same 400 (see `validationHook`). */
 export function createRouter() {
   return new OpenAPIHono<{ Bindings: Env }>({ strict: true, defaultHook: validationHook })
 }
+
+/**
+ * What route modules declare their routes on: the one app itself, never a sub-app (mounting one
+ * copies its routes and registers its schemas again, at every isolate's start).
+ */
+export type App = ReturnType<typeof createRouter>
 
 type HeaderSchema = { type: 'string' | 'integer'; minimum?: number; enum?: string[] }
 

@@ -3,7 +3,7 @@ import { version } from '../../package.json'
 import { readConfig } from '../config'
 import { ERRORS } from '../error-catalogue'
 import { AppError } from '../errors'
-import { createRouter, errorResponses } from '../http/openapi'
+import { type App, errorResponses } from '../http/openapi'
 import { readPartnerKeySecret } from '../partners/directory'
 import { readAdminKey } from '../upstream/client'
 
@@ -32,15 +32,16 @@ const health = createRoute({
   },
 })
 
-export const healthRouter = createRouter().openapi(health, (c) => {
-  try {
-    // Each is checked where it is used too; here they only decide health. Neither reads KV.
-    readConfig(c.env)
-    readAdminKey(c.env)
-    readPartnerKeySecret(c.env)
-  } catch (err) {
-    if (!(err instanceof AppError)) throw err
-    throw new AppError('unhealthy', { detail: err.detail })
-  }
-  return c.json({ status: 'ok', version }, 200, { 'Cache-Control': 'no-store' })
-})
+export const healthRoutes = (app: App) =>
+  app.openapi(health, (c) => {
+    try {
+      // Each is checked where it is used too; here they only decide health. Neither reads KV.
+      readConfig(c.env)
+      readAdminKey(c.env)
+      readPartnerKeySecret(c.env)
+    } catch (err) {
+      if (!(err instanceof AppError)) throw err
+      throw new AppError('unhealthy', { detail: err.detail })
+    }
+    return c.json({ status: 'ok', version }, 200, { 'Cache-Control': 'no-store' })
+  })

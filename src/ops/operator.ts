@@ -1,6 +1,6 @@
-import { Hono } from 'hono'
 import { AppError } from '../errors'
 import { methodNotAllowed } from '../http/errors'
+import type { App } from '../http/openapi'
 import { bearerKey } from '../partners/directory'
 import type { FailedAuthLimiter } from '../partners/failures'
 import type { PagesState } from '../prewarm/page-deps'
@@ -18,8 +18,8 @@ declare global {
  * `POST /admin/cache/purge` with `Authorization: Bearer <OPERATOR_KEY>` starts a new cache
  * generation; without that secret, a 404. Not in the OpenAPI document: partners never call it.
  */
-export function operatorRouter(state: PagesState & { failures: FailedAuthLimiter }) {
-  return new Hono<{ Bindings: Env }>()
+export function operatorRoutes(app: App, state: PagesState & { failures: FailedAuthLimiter }) {
+  app
     .post(PURGE_PATH, async (c) => {
       const expected = c.env.OPERATOR_KEY
       if (!expected) return c.notFound()
