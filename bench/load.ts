@@ -1,4 +1,5 @@
-// One load run, in a process of its own: `tsx bench/load.ts <options.json>`. Prints progress on
+// One load run, in a process of its own: `tsx bench/load.ts <options.json>` (bench/run.ts bundles it
+// once into bench/.build/load.mjs and runs that with node, which starts quicker). Prints progress on
 // stderr and the result as JSON on stdout. Latency percentiles come from each response's own
 // duration (autocannon's histogram keeps whole milliseconds only).
 import { readFileSync } from 'node:fs'
