@@ -14,6 +14,25 @@ export function createRouter() {
  */
 export type App = ReturnType<typeof createRouter>
 
+/**
+ * An object built when first read. A route's responses are read only to write the OpenAPI
+ * document, so they are built when `/openapi.json` is first asked for (or by `npm run openapi`),
+ * not at every isolate's start; the document is the same.
+ */
+export function onFirstUse<T extends object>(build: () => T): T {
+  let built: T | undefined
+  const real = () => {
+    built ??= build()
+    return built
+  }
+  return new Proxy({} as T, {
+    get: (_, key) => Reflect.get(real(), key),
+    has: (_, key) => Reflect.has(real(), key),
+    ownKeys: () => Reflect.ownKeys(real()),
+    getOwnPropertyDescriptor: (_, key) => Reflect.getOwnPropertyDescriptor(real(), key),
+  })
+}
+
 type HeaderSchema = { type: 'string' | 'integer'; minimum?: number; enum?: string[] }
 
 export function header(description: string, schema: HeaderSchema = { type: 'string' }) {

@@ -3,16 +3,17 @@ import { version } from '../../package.json'
 import { readConfig } from '../config'
 import { ERRORS } from '../error-catalogue'
 import { AppError } from '../errors'
-import { type App, errorResponses } from '../http/openapi'
+import { type App, errorResponses, onFirstUse } from '../http/openapi'
 import { readPartnerKeySecret } from '../partners/directory'
 import { readAdminKey } from '../upstream/client'
 
-const HealthSchema = z
-  .object({
-    status: z.literal('ok').openapi({ description: 'Always `ok` when the worker answers.' }),
-    version: z.string().openapi({ description: 'The gateway\u2019s version.', example: '0.1.0' }),
-  })
-  .openapi('Health', { description: 'The gateway is up.' })
+const healthSchema = () =>
+  z
+    .object({
+      status: z.literal('ok').openapi({ description: 'Always `ok` when the worker answers.' }),
+      version: z.string().openapi({ description: 'The gateway\u2019s version.', example: '0.1.0' }),
+    })
+    .openapi('Health', { description: 'The gateway is up.' })
 
 const health = createRoute({
   method: 'get',
@@ -23,13 +24,14 @@ const health = createRoute({
   description:
     'Answers without authentication and without calling the upstream or KV: for load balancers and uptime checks. A gateway whose configuration is broken (a missing secret, a malformed var) is not healthy: it answers 503, and its log line says why.',
   security: [],
-  responses: {
+  // Built on first use (see `onFirstUse`), the schema too: only the document reads them.
+  responses: onFirstUse(() => ({
     200: {
       description: 'The worker is up and configured.',
-      content: { 'application/json': { schema: HealthSchema } },
+      content: { 'application/json': { schema: healthSchema() } },
     },
     ...errorResponses([ERRORS.unhealthy]),
-  },
+  })),
 })
 
 export const healthRoutes = (app: App) =>
