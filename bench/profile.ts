@@ -7,14 +7,12 @@
 // PROFILE_DURATION (seconds of load, default 8), PROFILE_LIMIT (the page's `limit`, default 20),
 // PROFILE_MEMORY (1: hot hits from the isolate's memory, the default; 0: KV hits), PROFILE_TOP (20).
 import { spawn, spawnSync } from 'node:child_process'
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { mkdirSync, writeFileSync } from 'node:fs'
 import { convertV4MiniflareOptions, Miniflare } from 'miniflare'
 import { integer } from '../scripts/cli'
-import { DEV_PARTNER_KEY_SECRET } from '../scripts/dev-partner'
 import { OFFLINE_ENV, WRANGLER } from '../scripts/wrangler'
 import { startSimulatorServer } from '../simulator/server'
-import { SIMULATOR_ADMIN_KEY } from '../simulator/upstream'
-import { digestKey, generatePartnerKey, storageKey } from '../src/partners/keys'
+import { addPartner, gatewayWorker } from './gateway'
 import { cpuUs, workerdsOf } from './proc'
 
 const setting = (name: string, fallback: number, min: number, max: number) => {
@@ -40,48 +38,23 @@ const build = spawnSync(
   { encoding: 'utf8', env: { ...process.env, ...OFFLINE_ENV } },
 )
 if (build.status !== 0) throw new Error(build.stderr || build.stdout)
-const compatibilityDate =
-  /compatibility_date\s*=\s*"([^"]+)"/.exec(readFileSync('wrangler.toml', 'utf8'))?.[1] ??
-  '2026-11-01'
-
 const simulator = await startSimulatorServer({ port: 0, groups: 2_000, latencyMs: 0 })
-const limits = { simple: { limit: 1_000_000_000, period: 60 as const } }
 const mf = new Miniflare(
   convertV4MiniflareOptions({
     inspectorPort: 0,
     handleStructuredLogs: () => {},
     workers: [
-      {
-        name: 'gateway',
-        modules: true,
+      gatewayWorker('gateway', {
         scriptPath: `${BUILD_DIR}/index.js`,
-        compatibilityDate,
-        bindings: {
-          OPENAI_BASE_URL: simulator.baseUrl,
-          OPENAI_ADMIN_KEY: SIMULATOR_ADMIN_KEY,
-          PARTNER_KEY_SECRET: DEV_PARTNER_KEY_SECRET,
-          ...(MEMORY ? {} : { MEMORY_CACHE_MAX_ENTRIES: '0' }),
-        },
-        kvNamespaces: { GROUPS_CACHE: 'cache', PARTNERS: 'partners' },
-        durableObjects: { PAGE_FETCHER: 'PageFetcher', POPULAR_PAGES: 'PopularPages' },
-        analyticsEngineDatasets: { USAGE: { dataset: 'usage' } },
-        versionMetadata: 'VERSION',
-        ratelimits: {
-          RATE_LIMIT_STANDARD: { namespace_id: '1001', ...limits },
-          RATE_LIMIT_RESTRICTED: { namespace_id: '1002', ...limits },
-          RATE_LIMIT_ELEVATED: { namespace_id: '1003', ...limits },
-        },
-        unsafeDirectSockets: [{ host: '127.0.0.1', port: 0 }],
-      },
+        upstreamUrl: simulator.baseUrl,
+        vars: MEMORY ? {} : { MEMORY_CACHE_MAX_ENTRIES: '0' },
+      }),
     ],
   }),
 )
 try {
   const target = (await mf.unsafeGetDirectURL('gateway')).toString().replace(/\/$/, '')
-  const key = await generatePartnerKey(DEV_PARTNER_KEY_SECRET)
-  const record = { name: 'profile', createdAt: new Date().toISOString(), tier: 'elevated' }
-  const partners = (await mf.getKVNamespace('PARTNERS', 'gateway')) as unknown as KVNamespace
-  await partners.put(storageKey(await digestKey(key)), JSON.stringify(record), { metadata: record })
+  const key = await addPartner(mf, 'profile', ['gateway'])
   const headers = { authorization: `Bearer ${key}` }
   for (let i = 0; i < 2; i++) {
     const res = await fetch(target + PATH, { headers })

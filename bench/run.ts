@@ -21,11 +21,10 @@ import { build as esbuild, type Plugin } from 'esbuild'
 import { convertV4MiniflareOptions, Miniflare } from 'miniflare'
 import OpenAI from 'openai'
 import { integer, readArgs } from '../scripts/cli'
-import { DEV_PARTNER_KEY_SECRET } from '../scripts/dev-partner'
 import { OFFLINE_ENV, WRANGLER } from '../scripts/wrangler'
 import { startSimulatorServer } from '../simulator/server'
 import { SIMULATOR_ADMIN_KEY } from '../simulator/upstream'
-import { digestKey, generatePartnerKey, storageKey } from '../src/partners/keys'
+import { addPartner, BENCH_RATE_LIMIT, gatewayWorker, wranglerTopLevel } from './gateway'
 import { cpuUs, workerdsOf } from './proc'
 
 const HELP = `usage: npm run bench [-- --snapshot | --pairs | --startup | --profile]
@@ -170,12 +169,7 @@ const plain = (s: string) => s.replace(/\x1b\[[0-9;]*m/g, '')
 // --- 1. the bundle, exactly as `wrangler deploy --minify` would upload it ---
 mkdirSync(BUILD_DIR, { recursive: true })
 const wranglerConfig = readFileSync('wrangler.toml', 'utf8')
-/** The top level of wrangler.toml, before its first table. */
-const topLevel = wranglerConfig.slice(0, wranglerConfig.search(/^\[/m))
-const compatibilityDate = /^compatibility_date\s*=\s*"([^"]+)"/m.exec(topLevel)?.[1] ?? '2026-11-01'
-const compatibilityFlags = JSON.parse(
-  /^compatibility_flags\s*=\s*(\[[^\]]*\])/m.exec(topLevel)?.[1] ?? '[]',
-) as string[]
+const { topLevel, compatibilityDate, compatibilityFlags } = wranglerTopLevel(wranglerConfig)
 const keepNames = /^keep_names\s*=\s*false/m.test(topLevel) ? 'false' : 'true'
 /** wrangler.toml's `[alias]` table: the floor is bundled with the same. */
 const aliases = [
@@ -548,33 +542,9 @@ if (RUN_PAIRS || RUN_REST) {
     pages.set(size, await res.text())
   }
 
-  // workerd: the gateway, and the gateway with its memory tier off. Every var at its default
-  // (src/config.ts) but the upstream's URL. Rate limits high enough that the load measures
-  // serving, not 429s; the binding is still asked.
-  const BENCH_RATE_LIMIT = { simple: { limit: 1_000_000_000, period: 60 as const } }
-  const gatewayVars = {
-    OPENAI_BASE_URL: simulatorUrl,
-    OPENAI_ADMIN_KEY: SIMULATOR_ADMIN_KEY,
-    PARTNER_KEY_SECRET: DEV_PARTNER_KEY_SECRET,
-  }
-  const gateway = (name: string, extra: Record<string, string>) => ({
-    name,
-    modules: true,
-    scriptPath: `${BUILD_DIR}/index.js`,
-    compatibilityDate,
-    compatibilityFlags,
-    bindings: { ...gatewayVars, ...extra },
-    kvNamespaces: { GROUPS_CACHE: `${name}-cache`, PARTNERS: `${name}-partners` },
-    durableObjects: { PAGE_FETCHER: 'PageFetcher', POPULAR_PAGES: 'PopularPages' },
-    analyticsEngineDatasets: { USAGE: { dataset: `${name}-usage` } },
-    versionMetadata: 'VERSION',
-    ratelimits: {
-      RATE_LIMIT_STANDARD: { namespace_id: '1001', ...BENCH_RATE_LIMIT },
-      RATE_LIMIT_RESTRICTED: { namespace_id: '1002', ...BENCH_RATE_LIMIT },
-      RATE_LIMIT_ELEVATED: { namespace_id: '1003', ...BENCH_RATE_LIMIT },
-    },
-    unsafeDirectSockets: [{ host: '127.0.0.1', port: 0 }],
-  })
+  // workerd: the gateway, and the gateway with its memory tier off (bench/gateway.ts).
+  const gateway = (name: string, vars: Record<string, string>) =>
+    gatewayWorker(name, { scriptPath: `${BUILD_DIR}/index.js`, upstreamUrl: simulatorUrl, vars })
   // The log lines workerd hands back: each gateway's line for a cache *hit* on each page is kept,
   // so the baselines write the very line a hit on that page writes (a miss's line is longer).
   const requestLines = new Map<string, string>()
@@ -610,14 +580,12 @@ if (RUN_PAIRS || RUN_REST) {
       (await m.unsafeGetDirectURL(name)).toString().replace(/\/$/, '')
     const gatewayUrl = await url(mf, 'gateway')
     const kvUrl = await url(mf, 'gateway-kv')
-    const partnerKey = await generatePartnerKey(DEV_PARTNER_KEY_SECRET)
-    for (const name of ['gateway', 'gateway-kv', 'walk-cold', 'walk-prewarm']) {
-      const record = { name: PARTNER, createdAt: new Date().toISOString(), tier: 'elevated' }
-      const kv = (await mf.getKVNamespace('PARTNERS', name)) as unknown as KVNamespace
-      await kv.put(storageKey(await digestKey(partnerKey)), JSON.stringify(record), {
-        metadata: record,
-      })
-    }
+    const partnerKey = await addPartner(mf, PARTNER, [
+      'gateway',
+      'gateway-kv',
+      'walk-cold',
+      'walk-prewarm',
+    ])
     const auth = { authorization: `Bearer ${partnerKey}` }
 
     async function expectPage(target: string, size: number, headers: Record<string, string> = {}) {

@@ -1,0 +1,66 @@
+// The gateway as the benchmarks run it: its bundle in Miniflare with every binding wrangler.toml
+// declares, and a partner allowed to call it. Shared by `npm run bench` and its `--profile`.
+import { readFileSync } from 'node:fs'
+import type { Miniflare } from 'miniflare'
+import { DEV_PARTNER_KEY_SECRET } from '../scripts/dev-partner'
+import { SIMULATOR_ADMIN_KEY } from '../simulator/upstream'
+import { digestKey, generatePartnerKey, storageKey } from '../src/partners/keys'
+
+/** Rate limits high enough that a load measures serving, not 429s; the binding is still asked. */
+export const BENCH_RATE_LIMIT = { simple: { limit: 1_000_000_000, period: 60 as const } }
+
+/** wrangler.toml's top level (before its first table), and its compatibility date and flags. */
+export function wranglerTopLevel(config = readFileSync('wrangler.toml', 'utf8')) {
+  const topLevel = config.slice(0, config.search(/^\[/m))
+  const compatibilityDate =
+    /^compatibility_date\s*=\s*"([^"]+)"/m.exec(topLevel)?.[1] ?? '2026-11-01'
+  const compatibilityFlags = JSON.parse(
+    /^compatibility_flags\s*=\s*(\[[^\]]*\])/m.exec(topLevel)?.[1] ?? '[]',
+  ) as string[]
+  return { topLevel, compatibilityDate, compatibilityFlags }
+}
+
+/**
+ * One gateway worker: every var at its default (src/config.ts) but the upstream's URL and `vars`,
+ * the simulator's admin key, the development partner-key secret, and storage of its own.
+ */
+export function gatewayWorker(
+  name: string,
+  options: { scriptPath: string; upstreamUrl: string; vars?: Record<string, string> },
+) {
+  const { compatibilityDate, compatibilityFlags } = wranglerTopLevel()
+  return {
+    name,
+    modules: true,
+    scriptPath: options.scriptPath,
+    compatibilityDate,
+    compatibilityFlags,
+    bindings: {
+      OPENAI_BASE_URL: options.upstreamUrl,
+      OPENAI_ADMIN_KEY: SIMULATOR_ADMIN_KEY,
+      PARTNER_KEY_SECRET: DEV_PARTNER_KEY_SECRET,
+      ...options.vars,
+    },
+    kvNamespaces: { GROUPS_CACHE: `${name}-cache`, PARTNERS: `${name}-partners` },
+    durableObjects: { PAGE_FETCHER: 'PageFetcher', POPULAR_PAGES: 'PopularPages' },
+    analyticsEngineDatasets: { USAGE: { dataset: `${name}-usage` } },
+    versionMetadata: 'VERSION',
+    ratelimits: {
+      RATE_LIMIT_STANDARD: { namespace_id: '1001', ...BENCH_RATE_LIMIT },
+      RATE_LIMIT_RESTRICTED: { namespace_id: '1002', ...BENCH_RATE_LIMIT },
+      RATE_LIMIT_ELEVATED: { namespace_id: '1003', ...BENCH_RATE_LIMIT },
+    },
+    unsafeDirectSockets: [{ host: '127.0.0.1', port: 0 }],
+  }
+}
+
+/** A new key of an `elevated` partner, stored as `npm run partners` stores one, in each worker. */
+export async function addPartner(mf: Miniflare, name: string, workers: string[]) {
+  const key = await generatePartnerKey(DEV_PARTNER_KEY_SECRET)
+  const record = { name, createdAt: new Date().toISOString(), tier: 'elevated' }
+  for (const worker of workers) {
+    const kv = (await mf.getKVNamespace('PARTNERS', worker)) as unknown as KVNamespace
+    await kv.put(storageKey(await digestKey(key)), JSON.stringify(record), { metadata: record })
+  }
+  return key
+}
