@@ -1,7 +1,7 @@
 import { groupsRoutes } from './groups/handler'
 import { corsFromAllowlist } from './http/cors'
 import { methodNotAllowed, notFound, onError } from './http/errors'
-import { createRouter } from './http/openapi'
+import { createOpenApiApp } from './http/openapi'
 import { securityHeaders } from './http/security-headers'
 import { telemetry } from './http/telemetry'
 import { healthRoutes } from './ops/health'
@@ -35,7 +35,7 @@ export function createState(options: { now?: () => number; limiter?: PartnerLimi
  * public; under `/v1` a partner key, then the partner's rate limit, then validation.
  */
 export function createApp(state = createState()) {
-  const app = createRouter()
+  const app = createOpenApiApp()
   app.use(telemetry(), securityHeaders(), corsFromAllowlist())
   healthRoutes(app)
   serveDocs(app)

@@ -4,7 +4,7 @@ import { ErrorSchema } from '../upstream/schemas'
 import { validationHook } from './errors'
 
 /** The gateway's one app: every validation failure is the same 400 (see `validationHook`). */
-export function createRouter() {
+export function createOpenApiApp() {
   return new OpenAPIHono<{ Bindings: Env }>({ strict: true, defaultHook: validationHook })
 }
 
@@ -12,7 +12,7 @@ export function createRouter() {
  * What route modules declare their routes on: the one app itself, never a sub-app (mounting one
  * copies its routes and registers its schemas again, at every isolate's start).
  */
-export type App = ReturnType<typeof createRouter>
+export type App = ReturnType<typeof createOpenApiApp>
 
 /**
  * An object built when first read. A route's responses are read only to write the OpenAPI
