@@ -1,7 +1,7 @@
 // The README's generated tables, from the code that defines what they describe: the vars' table
 // (src/config.ts) and the error catalogue (src/error-catalogue.ts). Pure, so the suite can run it in workerd.
 import { VAR_DESCRIPTIONS, VARS } from '../src/config'
-import { ERRORS } from '../src/error-catalogue'
+import { errorSpecs } from '../src/error-catalogue'
 
 const row = (cells: (string | number)[]) => `| ${cells.join(' | ')} |`
 const code = (text: string | number) => (text === '' ? '(empty)' : `\`${text}\``)
@@ -22,7 +22,7 @@ export function configTable(): string {
 
 /** Each error: status, code, its retry hints, and when a client gets it. */
 export function errorsTable(): string {
-  const rows = Object.values(ERRORS).map((e) =>
+  const rows = Object.values(errorSpecs()).map((e) =>
     row([
       e.status,
       e.code ? code(e.code) : e.relayed ? "the upstream's" : '`null`',

@@ -1,4 +1,4 @@
-import { ERRORS, type ErrorName, type Status } from './error-catalogue'
+import { type ErrorName, errorSpecs, type Status } from './error-catalogue'
 import { errorText, type LogLevel } from './log'
 
 export interface ErrorBody {
@@ -43,7 +43,7 @@ export class AppError extends Error {
     readonly kind: ErrorName,
     init: ErrorInit = {},
   ) {
-    const s = ERRORS[kind]
+    const s = errorSpecs()[kind]
     const message = init.message ?? s.message
     super(message, { cause: init.cause })
     this.name = 'AppError'

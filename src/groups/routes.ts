@@ -1,5 +1,5 @@
 import { createRoute } from '@hono/zod-openapi'
-import { ERRORS } from '../error-catalogue'
+import { errorSpecs } from '../error-catalogue'
 import { errorResponses, header, onFirstUse } from '../http/openapi'
 import { GROUP_LIST_EXAMPLE, GroupListSchema, ListGroupsQuerySchema } from '../upstream/schemas'
 
@@ -41,7 +41,7 @@ function responses() {
     ETag: header('A strong validator of the page\u2019s bytes; send it back as `If-None-Match`.'),
   }
 
-  const routeErrors = Object.values(ERRORS).filter((e) => !e.offRoute)
+  const routeErrors = Object.values(errorSpecs()).filter((e) => !e.offRoute)
   return {
     200: {
       description: 'One page of groups, byte for byte as the upstream returned it.',

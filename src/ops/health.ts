@@ -1,7 +1,7 @@
 import { createRoute, z } from '@hono/zod-openapi'
 import { version } from '../../package.json'
 import { readConfig } from '../config'
-import { ERRORS } from '../error-catalogue'
+import { errorSpecs } from '../error-catalogue'
 import { AppError } from '../errors'
 import { type App, errorResponses, onFirstUse } from '../http/openapi'
 import { readPartnerKeySecret } from '../partners/directory'
@@ -30,7 +30,7 @@ const health = createRoute({
       description: 'The worker is up and configured.',
       content: { 'application/json': { schema: healthSchema() } },
     },
-    ...errorResponses([ERRORS.unhealthy]),
+    ...errorResponses([errorSpecs().unhealthy]),
   })),
 })
 
