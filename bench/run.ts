@@ -38,7 +38,7 @@ A-B-C-C-B-A rounds per page size, and its start-up beside the floor's (see docs/
   --startup    only the build: the bundle's size and the start-up CPU against the floor's
   --profile    only a CPU profile of the gateway's cached hits: where a request's time goes
 
-Environment: BENCH_DURATION (seconds per side per round, 6), BENCH_ROUNDS (5; half as many for a
+Environment: BENCH_DURATION (seconds per side per round, 4), BENCH_ROUNDS (15; half as many for a
 size with no target), BENCH_SIZES (page sizes, 20,100,1000), BENCH_CONNECTIONS (16),
 BENCH_GROUPS (10000), BENCH_UPSTREAM_LATENCY_MS (30), BENCH_STARTUP_RUNS (251 a side),
 BENCH_WRANGLER_STARTUP_RUNS (9 a side);
@@ -76,8 +76,8 @@ const setting = (name: string, fallback: number, min: number, max: number) => {
     return fail((err as Error).message)
   }
 }
-const DURATION = setting('BENCH_DURATION', 6, 1, 600)
-const ROUNDS = setting('BENCH_ROUNDS', 5, 1, 50)
+const DURATION = setting('BENCH_DURATION', 4, 1, 600)
+const ROUNDS = setting('BENCH_ROUNDS', 15, 1, 50)
 const CONNECTIONS = setting('BENCH_CONNECTIONS', 16, 1, 1000)
 const GROUPS = setting('BENCH_GROUPS', 10_000, 1, 1_000_000)
 const UPSTREAM_LATENCY_MS = setting('BENCH_UPSTREAM_LATENCY_MS', 30, 0, 10_000)
