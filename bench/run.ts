@@ -1095,7 +1095,7 @@ const targets = [
         {
           target: 'start-up active CPU <= 1.05x the floor',
           ok: startup.ratio <= 1.05,
-          value: `${startup.ratio.toFixed(2)}x (${startup.gatewayMs.toFixed(1)} ms against ${startup.floorMs.toFixed(1)} ms, medians of ${STARTUP_RUNS} start-ups a side sampled every ${SAMPLING_US} us; 90% interval ${startup.interval.map((r) => r.toFixed(2)).join('-')}x)`,
+          value: `${startup.ratio.toFixed(3)}x (${startup.gatewayMs.toFixed(1)} ms against ${startup.floorMs.toFixed(1)} ms, medians of ${STARTUP_RUNS} start-ups a side sampled every ${SAMPLING_US} us; 90% interval ${startup.interval.map((r) => r.toFixed(2)).join('-')}x)`,
         },
       ]
     : []),
