@@ -14,6 +14,7 @@ import { OFFLINE_ENV, WRANGLER } from '../scripts/wrangler'
 import { startSimulatorServer } from '../simulator/server'
 import { addPartner, gatewayWorker } from './gateway'
 import { cpuUs, workerdsOf } from './proc'
+import { type CpuProfile, openInspector } from './startup'
 
 const setting = (name: string, fallback: number, min: number, max: number) => {
   try {
@@ -62,24 +63,7 @@ try {
     if (res.status !== 200) throw new Error(`warm-up: ${res.status}`)
   }
 
-  // The isolate's own inspector: workerd names each worker's target after its service.
-  const inspector = await mf.getInspectorURL()
-  const ws = new WebSocket(new URL('/core:user:gateway', inspector).href)
-  await new Promise((resolve, reject) => {
-    ws.addEventListener('open', resolve)
-    ws.addEventListener('error', reject)
-  })
-  let id = 0
-  const pending = new Map<number, (result: unknown) => void>()
-  ws.addEventListener('message', (event) => {
-    const message = JSON.parse(String(event.data)) as { id?: number; result?: unknown }
-    if (message.id !== undefined) pending.get(message.id)?.(message.result)
-  })
-  const send = (method: string, params: object = {}) =>
-    new Promise<unknown>((resolve) => {
-      pending.set(++id, resolve)
-      ws.send(JSON.stringify({ id, method, params }))
-    })
+  const { send, close } = await openInspector(mf, 'gateway')
   await send('Profiler.enable')
   await send('Profiler.setSamplingInterval', { interval: 50 })
 
@@ -104,7 +88,7 @@ try {
   await send('Profiler.start')
   const run = await runLoad(loadFile)
   const { profile } = (await send('Profiler.stop')) as { profile: CpuProfile }
-  ws.close()
+  close()
 
   mkdirSync(OUT_DIR, { recursive: true })
   const file = `${OUT_DIR}/hit-${MEMORY ? 'memory' : 'kv'}-limit${LIMIT}.cpuprofile`
@@ -118,22 +102,17 @@ try {
   await simulator.close()
 }
 
-interface CpuProfile {
-  nodes: { id: number; callFrame: { functionName: string; url: string; lineNumber: number } }[]
-  samples: number[]
-  timeDeltas: number[]
-}
-
 /** The top functions by self time, as µs per request, with their share of the busy time. */
 function table(profile: CpuProfile, requests: number, top: number): string {
   const frames = new Map(profile.nodes.map((n) => [n.id, n.callFrame]))
   const self = new Map<string, number>()
-  profile.samples.forEach((node, i) => {
+  const deltas = profile.timeDeltas ?? []
+  ;(profile.samples ?? []).forEach((node, i) => {
     const f = frames.get(node)
     if (!f) return
     const where = f.url ? ` ${f.url.split('/').pop()}:${f.lineNumber + 1}` : ''
     const name = `${f.functionName || '(anonymous)'}${where}`
-    self.set(name, (self.get(name) ?? 0) + (profile.timeDeltas[i] ?? 0))
+    self.set(name, (self.get(name) ?? 0) + (deltas[i] ?? 0))
   })
   const busy = [...self].filter(([n]) => n !== '(idle)').reduce((t, [, us]) => t + us, 0)
   const rows = [...self]

@@ -43,6 +43,30 @@ function activeMs(profile: CpuProfile): number {
   return us / 1000
 }
 
+/**
+ * A session on a worker's own V8 inspector (workerd names each worker's target after its
+ * service): `send` a DevTools protocol command and get its result.
+ */
+export async function openInspector(mf: Miniflare, service: string) {
+  const ws = new WebSocket(new URL(`/core:user:${service}`, await mf.getInspectorURL()).href)
+  await new Promise((resolve, reject) => {
+    ws.addEventListener('open', resolve)
+    ws.addEventListener('error', reject)
+  })
+  let id = 0
+  const pending = new Map<number, (result: unknown) => void>()
+  ws.addEventListener('message', (event) => {
+    const message = JSON.parse(String(event.data)) as { id?: number; result?: unknown }
+    if (message.id !== undefined) pending.get(message.id)?.(message.result)
+  })
+  const send = (method: string, params: object = {}) =>
+    new Promise<unknown>((resolve) => {
+      pending.set(++id, resolve)
+      ws.send(JSON.stringify({ id, method, params }))
+    })
+  return { send, close: () => ws.close() }
+}
+
 /** A worker that evaluates an upload's main module on its first request (wrangler's entry). */
 async function profilerWorker(name: string, form: FormData) {
   const metadata = JSON.parse(String(form.get('metadata'))) as {
@@ -82,22 +106,7 @@ export async function profileStartup(form: FormData): Promise<{ ms: number; prof
   )
   try {
     await mf.ready
-    const ws = new WebSocket(new URL('/core:user:profiler', await mf.getInspectorURL()).href)
-    await new Promise((resolve, reject) => {
-      ws.addEventListener('open', resolve)
-      ws.addEventListener('error', reject)
-    })
-    let id = 0
-    const pending = new Map<number, (result: unknown) => void>()
-    ws.addEventListener('message', (event) => {
-      const message = JSON.parse(String(event.data)) as { id?: number; result?: unknown }
-      if (message.id !== undefined) pending.get(message.id)?.(message.result)
-    })
-    const send = (method: string, params: object = {}) =>
-      new Promise<unknown>((resolve) => {
-        pending.set(++id, resolve)
-        ws.send(JSON.stringify({ id, method, params }))
-      })
+    const { send, close } = await openInspector(mf, 'profiler')
     await send('Profiler.enable')
     await send('Profiler.setSamplingInterval', { interval: SAMPLING_US })
     await send('Profiler.start')
@@ -105,7 +114,7 @@ export async function profileStartup(form: FormData): Promise<{ ms: number; prof
     const text = await res.text()
     if (!res.ok) throw new Error(`start-up failed: ${res.status} ${text.slice(0, 200)}`)
     const { profile } = (await send('Profiler.stop')) as { profile: CpuProfile }
-    ws.close()
+    close()
     return { ms: activeMs(profile), profile }
   } finally {
     await mf.dispose()
