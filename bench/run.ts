@@ -27,7 +27,7 @@ import { startSimulatorServer } from '../simulator/server'
 import { SIMULATOR_ADMIN_KEY } from '../simulator/upstream'
 import { addPartner, BENCH_RATE_LIMIT, gatewayWorker, wranglerTopLevel } from './gateway'
 import { cpuUs, workerdsOf } from './proc'
-import { type CpuProfile, profileStartup, SAMPLING_US, uploadForm } from './startup'
+import { type CpuProfile, profileStartup, SAMPLING_US, startupWorker, uploadForm } from './startup'
 
 const HELP = `usage: npm run bench [-- --snapshot | --pairs | --startup | --profile]
 
@@ -214,33 +214,21 @@ function wranglerBuild(outfile: string, config?: string): void {
   )
   if (result.status !== 0) throw new Error(plain(result.stderr || result.stdout))
 }
-/** The parts of an upload (multipart form data, as `wrangler check startup --worker` reads it). */
-async function uploadParts(file: string): Promise<Map<string, Buffer>> {
-  const bytes = readFileSync(file)
-  const boundary = bytes.subarray(2, bytes.indexOf(10)).toString().trim()
-  const form = await new Response(bytes, {
-    headers: { 'content-type': `multipart/form-data; boundary=${boundary}` },
-  }).formData()
-  const parts = new Map<string, Buffer>()
-  for (const [name, value] of form.entries()) {
-    parts.set(
-      name,
-      typeof value === 'string' ? Buffer.from(value) : Buffer.from(await value.arrayBuffer()),
-    )
-  }
-  return parts
-}
 
 log('building the deploy bundle (wrangler deploy --dry-run --minify)...')
 const GATEWAY_UPLOAD = `${BUILD_DIR}/gateway.bundle`
 wranglerBuild(GATEWAY_UPLOAD)
-const upload = await uploadParts(GATEWAY_UPLOAD)
-const mainModule = (JSON.parse(String(upload.get('metadata'))) as { main_module: string })
+const gatewayForm = await uploadForm(GATEWAY_UPLOAD)
+const mainModule = (JSON.parse(String(gatewayForm.get('metadata'))) as { main_module: string })
   .main_module
-const bundle = upload.get(mainModule)
+const partBytes = async (name: string) => {
+  const part = gatewayForm.get(name)
+  return part instanceof Blob ? Buffer.from(await part.arrayBuffer()) : undefined
+}
+const bundle = await partBytes(mainModule)
 if (!bundle) throw new Error(`the upload has no ${mainModule}`)
 writeFileSync(`${BUILD_DIR}/index.js`, bundle)
-const bundleMap = upload.get(`${mainModule}.map`)
+const bundleMap = await partBytes(`${mainModule}.map`)
 const bundleKiB = { raw: bundle.length / 1024, gzip: gzipSync(bundle).length / 1024 }
 log(`bundle: ${bundleKiB.raw.toFixed(1)} KiB raw, ${bundleKiB.gzip.toFixed(1)} KiB gzip`)
 
@@ -422,12 +410,15 @@ if (RUN_STARTUP) {
   log(
     `start-up: the same, sampled every ${SAMPLING_US} us, ${STARTUP_RUNS} runs a side, alternating`,
   )
-  const forms = { gateway: await uploadForm(GATEWAY_UPLOAD), floor: await uploadForm(FLOOR_UPLOAD) }
+  const workers = {
+    gateway: await startupWorker(gatewayForm),
+    floor: await startupWorker(await uploadForm(FLOOR_UPLOAD)),
+  }
   const runs = { gateway: [] as number[], floor: [] as number[] }
   const profiles: CpuProfile[] = []
   for (let i = 0; i < STARTUP_RUNS; i++) {
     for (const side of orderOf(i)) {
-      const { ms, profile } = await profileStartup(forms[side])
+      const { ms, profile } = await profileStartup(workers[side])
       runs[side].push(Number(ms.toFixed(2)))
       if (side === 'gateway') profiles.push(profile)
     }

@@ -67,8 +67,11 @@ export async function openInspector(mf: Miniflare, service: string) {
   return { send, close: () => ws.close() }
 }
 
-/** A worker that evaluates an upload's main module on its first request (wrangler's entry). */
-async function profilerWorker(name: string, form: FormData) {
+/**
+ * A worker that evaluates an upload's main module on its first request (wrangler's entry): built
+ * once per upload, then started as often as the runs ask.
+ */
+export async function startupWorker(form: FormData) {
   const metadata = JSON.parse(String(form.get('metadata'))) as {
     main_module: string
     compatibility_date?: string
@@ -87,7 +90,7 @@ async function profilerWorker(name: string, form: FormData) {
   },
 }`
   return {
-    name,
+    name: 'profiler',
     compatibilityDate: metadata.compatibility_date,
     compatibilityFlags: metadata.compatibility_flags,
     modulesRoot: '/',
@@ -96,17 +99,19 @@ async function profilerWorker(name: string, form: FormData) {
 }
 
 /** One start-up of an upload in a fresh workerd, profiled: its active time and its profile. */
-export async function profileStartup(form: FormData): Promise<{ ms: number; profile: CpuProfile }> {
+export async function profileStartup(
+  worker: Awaited<ReturnType<typeof startupWorker>>,
+): Promise<{ ms: number; profile: CpuProfile }> {
   const mf = new Miniflare(
     convertV4MiniflareOptions({
       inspectorPort: 0,
       handleStructuredLogs: () => {},
-      workers: [await profilerWorker('profiler', form)],
+      workers: [worker],
     }),
   )
   try {
     await mf.ready
-    const { send, close } = await openInspector(mf, 'profiler')
+    const { send, close } = await openInspector(mf, worker.name)
     await send('Profiler.enable')
     await send('Profiler.setSamplingInterval', { interval: SAMPLING_US })
     await send('Profiler.start')

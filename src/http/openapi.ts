@@ -40,20 +40,15 @@ export function header(description: string, schema: HeaderSchema = { type: 'stri
 }
 type Header = ReturnType<typeof header>
 
-/** The retry headers' descriptions in the contract (built with the document, not at start). */
-function retryHeaders() {
-  return {
-    'x-should-retry': header(
-      '`true` when retrying may succeed, `false` when it cannot; the official SDK obeys it before its own rules.',
-      { type: 'string', enum: ['true', 'false'] },
-    ),
-    'Retry-After': header('Seconds to wait before retrying.', { type: 'integer', minimum: 1 }),
-    'retry-after-ms': header(
-      'Milliseconds to wait, when the upstream said so precisely; the official SDK prefers it to `Retry-After`.',
-      { type: 'integer', minimum: 0 },
-    ),
-  }
-}
+const SHOULD_RETRY = header(
+  '`true` when retrying may succeed, `false` when it cannot; the official SDK obeys it before its own rules.',
+  { type: 'string', enum: ['true', 'false'] },
+)
+const RETRY_AFTER = header('Seconds to wait before retrying.', { type: 'integer', minimum: 1 })
+const RETRY_AFTER_MS = header(
+  'Milliseconds to wait, when the upstream said so precisely; the official SDK prefers it to `Retry-After`.',
+  { type: 'integer', minimum: 0 },
+)
 
 /**
  * A route's error responses, from catalogue entries: per status, each error's case, code and retry
@@ -61,7 +56,6 @@ function retryHeaders() {
  * answers carry (`always`), also the retry headers and fixed headers of the status's errors.
  */
 export function errorResponses(errors: ErrorSpec[], always?: Record<string, Header>) {
-  const retry = retryHeaders()
   const byStatus = [...Map.groupBy(errors, (e) => e.status)].map(([status, group]) => {
     const [{ message, type, param = null, code, headers = {} }] = group as [ErrorSpec]
     const example = { error: { message, type, param, code } }
@@ -72,9 +66,9 @@ export function errorResponses(errors: ErrorSpec[], always?: Record<string, Head
       ...(always && {
         headers: {
           ...always,
-          'x-should-retry': retry['x-should-retry'],
-          ...(group.some((e) => e.retryAfter !== null) && { 'Retry-After': retry['Retry-After'] }),
-          ...(limited && { 'retry-after-ms': retry['retry-after-ms'] }),
+          'x-should-retry': SHOULD_RETRY,
+          ...(group.some((e) => e.retryAfter !== null) && { 'Retry-After': RETRY_AFTER }),
+          ...(limited && { 'retry-after-ms': RETRY_AFTER_MS }),
           ...Object.fromEntries(fixed),
         },
       }),
