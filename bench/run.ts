@@ -684,7 +684,7 @@ if (RUN_PAIRS || RUN_REST) {
       // The ceilings: one hand-written worker per scenario and size, the same effects per
       // request and nothing else; the page as bytes encoded once, as the memory tier keeps it, and
       // its headers as one Headers built once, which each response copies (docs/benchmarks.md:
-      // the cheapest of the ways measured, a third of the cost of \`new Headers(pairs)\` per response).
+      // the cheapest of the ways measured, about a fifth of the cost of \`new Headers(pairs)\`).
       const ceilingScript = (size: number, hit: Hit, readKv: boolean) =>
         `const PAGE = new TextEncoder().encode(${JSON.stringify(pages.get(size))})
 const HEADERS = new Headers(${JSON.stringify(hit.headers)})
