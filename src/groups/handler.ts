@@ -1,6 +1,6 @@
 import type { RouteHandler } from '@hono/zod-openapi'
 import { methodNotAllowed } from '../http/errors'
-import type { App } from '../http/openapi'
+import { type App, openapiWithQuery } from '../http/openapi'
 import { ifNoneMatchMatches, readDirectives } from '../pages/directives'
 import { ageSeconds } from '../pages/freshness'
 import { cacheStatus, getPage } from '../pages/service'
@@ -9,7 +9,7 @@ import type { GroupList } from '../upstream/schemas'
 import { listGroups as route } from './routes'
 
 export function groupsRoutes(app: App, state: PagesState) {
-  app.openapi(route, listGroups(state)).all(route.path, methodNotAllowed(['GET', 'HEAD']))
+  openapiWithQuery(app, route, listGroups(state)).all(route.path, methodNotAllowed(['GET', 'HEAD']))
 }
 
 /**

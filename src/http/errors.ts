@@ -41,12 +41,20 @@ const MAX_ECHOED_CHARS = 64
 /** A failed validation as the upstream's 400, naming the parameter in words, not zod's issues. */
 export const validationHook: Hook<unknown, { Bindings: Env }, string, unknown> =
   function validationHook(result, c) {
-    if (result.success) return
-    const issue = result.error.issues[0]
-    const param = typeof issue?.path[0] === 'string' ? issue.path[0] : null
-    const message = param === null ? 'The request is invalid.' : describe(c, result.target, param)
-    throw new AppError('invalid_parameter', { param, message })
+    if (!result.success) throw invalidInput(c, result.target, result.error.issues)
   }
+
+/** The 400 for input that failed its schema: the first issue's parameter, described. */
+export function invalidInput(
+  c: Context,
+  target: string,
+  issues: readonly { path: readonly PropertyKey[] }[],
+): AppError {
+  const first = issues[0]?.path[0]
+  const param = typeof first === 'string' ? first : null
+  const message = param === null ? 'The request is invalid.' : describe(c, target, param)
+  return new AppError('invalid_parameter', { param, message })
+}
 
 function describe(c: Context, target: string, param: string): string {
   const values = target === 'query' ? c.req.queries(param) : undefined

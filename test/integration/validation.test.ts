@@ -1,6 +1,8 @@
 import { env } from 'cloudflare:workers'
-import { describe, expect, it } from 'vitest'
-import { call, logs, upstream } from '../helpers'
+import { afterEach, describe, expect, it, vi } from 'vitest'
+import { MAX_KEPT_QUERIES } from '../../src/http/openapi'
+import { ListGroupsQuerySchema } from '../../src/upstream/schemas'
+import { call, createGateway, logs, upstream } from '../helpers'
 
 interface ErrorBody {
   error: { message: string; type: string; param: string | null; code: string | null }
@@ -75,6 +77,59 @@ describe('query validation', () => {
     const res = await call('/v1/organization/groups?limit=2&include=secret&Limit=9&user=1')
     expect(res.status).toBe(200)
     expect(new URL((upstream.requests[0] as Request).url).search).toBe('?limit=2&order=asc')
+  })
+})
+
+describe('validated queries kept per isolate', () => {
+  afterEach(() => {
+    vi.restoreAllMocks()
+  })
+
+  /** One isolate's gateway, and how often its query schema has parsed a query. */
+  function watchedGateway() {
+    const parse = vi.spyOn(ListGroupsQuerySchema, 'safeParse')
+    const app = createGateway()
+    const get = (query: string) => call(`/v1/organization/groups${query}`, { app })
+    return { parse, get }
+  }
+
+  it('parses an accepted query string once: a repeat is answered the same from the kept result, the same parameters in another order are parsed anew', async () => {
+    const { parse, get } = watchedGateway()
+    const first = await get('?limit=2&order=desc')
+    const again = await get('?limit=2&order=desc')
+    expect([first.status, again.status]).toEqual([200, 200])
+    expect(await again.json()).toEqual(await first.json())
+    expect(parse).toHaveBeenCalledTimes(1)
+    expect((await get('?order=desc&limit=2')).status).toBe(200)
+    expect(parse).toHaveBeenCalledTimes(2)
+    // One page, one upstream call: the kept result is the same query.
+    expect(upstream.requests.map((r) => new URL(r.url).search)).toEqual(['?limit=2&order=desc'])
+  })
+
+  it('never keeps a refusal: a bad query is parsed and refused every time, and a kept good one lets no longer bad one through', async () => {
+    const { parse, get } = watchedGateway()
+    expect((await get('?limit=5')).status).toBe(200)
+    for (const bad of ['?limit=5&limit=6', '?limit=abc', '?limit=abc', '?limit=5&order=up']) {
+      expect((await get(bad)).status).toBe(400)
+    }
+    expect((await get('?limit=5')).status).toBe(200)
+    expect(parse).toHaveBeenCalledTimes(5)
+    expect(upstream.requests).toHaveLength(1)
+  })
+
+  it(`keeps at most ${MAX_KEPT_QUERIES} query strings, none longer than 512 characters: past either it parses again, with the same answers`, async () => {
+    const { parse, get } = watchedGateway()
+    for (let i = 0; i <= MAX_KEPT_QUERIES; i++)
+      expect((await get(`?limit=1&n=${i}`)).status).toBe(200)
+    expect(parse).toHaveBeenCalledTimes(MAX_KEPT_QUERIES + 1)
+    // The table was full at the last one: emptied, then that one kept, and the first parsed anew.
+    expect((await get(`?limit=1&n=${MAX_KEPT_QUERIES}`)).status).toBe(200)
+    expect(parse).toHaveBeenCalledTimes(MAX_KEPT_QUERIES + 1)
+    expect((await get('?limit=1&n=0')).status).toBe(200)
+    expect(parse).toHaveBeenCalledTimes(MAX_KEPT_QUERIES + 2)
+    const long = `?limit=1&pad=${'x'.repeat(512)}`
+    for (let i = 0; i < 2; i++) expect((await get(long)).status).toBe(200)
+    expect(parse).toHaveBeenCalledTimes(MAX_KEPT_QUERIES + 4)
   })
 })
 
