@@ -29,7 +29,7 @@ import { addPartner, BENCH_RATE_LIMIT, gatewayWorker, wranglerTopLevel } from '.
 import { cpuUs, workerdsOf } from './proc'
 import { type CpuProfile, profileStartup, SAMPLING_US, startupWorker, uploadForm } from './startup'
 
-const HELP = `usage: npm run bench [-- --snapshot | --pairs | --startup | --profile]
+const HELP = `usage: npm run bench [-- --snapshot | --pairs | --startup | --profile | --pipeline]
 
 The gateway's deploy bundle in workerd beside a framework floor and a hand-written ceiling, in
 A-B-C-C-B-A rounds per page size, and its start-up beside the floor's (see docs/benchmarks.md).
@@ -37,12 +37,15 @@ A-B-C-C-B-A rounds per page size, and its start-up beside the floor's (see docs/
   --pairs      only the gateway-floor-ceiling rounds
   --startup    only the build: the bundle's size and the start-up CPU against the floor's
   --profile    only a CPU profile of the gateway's cached hits: where a request's time goes
+  --pipeline   only the JavaScript of a hot hit on each side, rate-limit bindings stubbed: CPU per
+               run of the handler, many runs a request (finer than the rounds above resolve)
 
 Environment: BENCH_DURATION (seconds per side per round, 4), BENCH_ROUNDS (15; half as many for a
 size with no target), BENCH_SIZES (page sizes, 20,100,1000), BENCH_CONNECTIONS (16),
 BENCH_GROUPS (10000), BENCH_UPSTREAM_LATENCY_MS (30), BENCH_STARTUP_RUNS (251 a side),
 BENCH_WRANGLER_STARTUP_RUNS (9 a side);
-for --profile, PROFILE_DURATION (8), PROFILE_LIMIT (20), PROFILE_MEMORY (1; 0: KV hits), PROFILE_TOP (20).`
+for --profile, PROFILE_DURATION (8), PROFILE_LIMIT (20), PROFILE_MEMORY (1; 0: KV hits), PROFILE_TOP (20);
+for --pipeline, PIPELINE_LIMIT (20), PIPELINE_ROUNDS (16), PIPELINE_REPEAT (200), PIPELINE_REQUESTS (6).`
 
 const { values: flags } = await (async () => {
   try {
@@ -54,6 +57,7 @@ const { values: flags } = await (async () => {
         pairs: { type: 'boolean' },
         startup: { type: 'boolean' },
         profile: { type: 'boolean' },
+        pipeline: { type: 'boolean' },
       },
     })
   } catch (err) {
@@ -63,6 +67,10 @@ const { values: flags } = await (async () => {
 })()
 if (flags.profile) {
   await import('./profile')
+  process.exit(0)
+}
+if (flags.pipeline) {
+  await import('./pipeline')
   process.exit(0)
 }
 const fail = (message: string): never => {

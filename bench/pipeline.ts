@@ -1,0 +1,255 @@
+// `npm run bench -- --pipeline`: the JavaScript a hot hit costs on each side, finer than the load
+// rounds can resolve. The ceiling, the floor and the gateway (src, bundled as wrangler bundles it)
+// each run in a workerd of their own through Miniflare; each request to a side runs that side's
+// fetch handler PIPELINE_REPEAT times in-process on one page, with every rate-limit binding
+// replaced by one that answers at once (Miniflare's, a SQLite write, is most of a request's CPU and
+// the same on every side). CPU is the side's workerd threads' run time (`/proc/<pid>/task/*/
+// schedstat`, in nanoseconds), over PIPELINE_REQUESTS requests, sides in A-B-C-C-B-A rounds.
+// The ceiling and the floor answer the gateway's own hit: its headers and its log line.
+//
+// PIPELINE_LIMIT (the page's `limit`, 20), PIPELINE_ROUNDS (16), PIPELINE_REPEAT (200),
+// PIPELINE_REQUESTS (6 per side per round). Builds go to bench/.build/pipeline/ (ignored).
+import { spawnSync } from 'node:child_process'
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { resolve } from 'node:path'
+import { build, type Plugin } from 'esbuild'
+import { convertV4MiniflareOptions, Miniflare } from 'miniflare'
+import { integer } from '../scripts/cli'
+import { startSimulatorServer } from '../simulator/server'
+import { addPartner, gatewayWorker } from './gateway'
+import { workerdsOf } from './proc'
+
+const setting = (name: string, fallback: number, min: number, max: number) => {
+  try {
+    return integer(name, process.env[name] ?? String(fallback), min, max)
+  } catch (err) {
+    console.error(`npm run bench -- --pipeline: ${(err as Error).message}`)
+    process.exit(2)
+  }
+}
+const LIMIT = setting('PIPELINE_LIMIT', 20, 0, 1000)
+const ROUNDS = setting('PIPELINE_ROUNDS', 16, 1, 200)
+const REPEAT = setting('PIPELINE_REPEAT', 200, 1, 10_000)
+const REQUESTS = setting('PIPELINE_REQUESTS', 6, 2, 1000)
+/** 0: Miniflare's own rate-limit bindings, each run's call a real one (I/O, as under load). */
+const STUB = setting('PIPELINE_STUB', 1, 0, 1) === 1
+const BUILD_DIR = 'bench/.build/pipeline'
+const PATH = `/v1/organization/groups?limit=${LIMIT}`
+const SIDES = ['ceiling', 'floor', 'gateway'] as const
+type SideName = (typeof SIDES)[number]
+
+/** Wraps a side's `app` (a fetch handler): runs it `n` times a request, bindings stubbed. */
+const DRIVER = `
+const answerAtOnce = { limit: async () => ({ success: true }) }
+const STUB = ${STUB}
+let stubbed
+export default {
+  async fetch(request, env, ctx) {
+    stubbed ??= STUB ? Object.fromEntries(Object.entries(env).map(([k, v]) => [k, k.startsWith('RATE_LIMIT') ? answerAtOnce : v])) : env
+    const n = Number(new URL(request.url).searchParams.get('n'))
+    const authorization = request.headers.get('authorization') ?? ''
+    let res
+    for (let i = 0; i < n; i++) {
+      res = await app.fetch(new Request('http://gateway.test${PATH}', { headers: { authorization } }), stubbed, ctx)
+      if (i < n - 1) await res.body?.cancel()
+    }
+    return new Response(res.body, { status: res.status, headers: { 'x-side-headers': JSON.stringify([...res.headers]) } })
+  },
+}`
+
+const aliases = [
+  ...(
+    /^\[alias\]\n((?:(?!\[).*\n)*)/m.exec(readFileSync('wrangler.toml', 'utf8'))?.[1] ?? ''
+  ).matchAll(/^"([^"]+)"\s*=\s*"([^"]+)"/gm),
+].map((m) => [m[1] as string, m[2] as string] as const)
+const alias: Plugin = {
+  name: 'wrangler-alias',
+  setup(b) {
+    for (const [from, to] of aliases) {
+      const filter = new RegExp(`^${from.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`)
+      b.onResolve({ filter }, () => ({ path: resolve(to) }))
+    }
+  },
+}
+
+/** One side's bundle: `head` defines `app`; esbuild as wrangler runs it, `define`s added. */
+async function bundle(name: SideName, head: string, define: Record<string, string> = {}) {
+  const entry = resolve(`${BUILD_DIR}/${name}.entry.js`)
+  writeFileSync(entry, `${head}\n${DRIVER}`)
+  const outfile = `${BUILD_DIR}/${name}.js`
+  await build({
+    entryPoints: [entry],
+    outfile,
+    bundle: true,
+    minify: true,
+    format: 'esm',
+    platform: 'browser',
+    target: 'es2024',
+    conditions: ['workerd', 'worker', 'browser'],
+    external: ['cloudflare:*'],
+    define: { 'process.env.NODE_ENV': '"production"', ...define },
+    plugins: [alias],
+    logLevel: 'warning',
+  })
+  return outfile
+}
+
+type Side = { name: SideName; mf: Miniflare; pids: string[]; url: string; auth: string }
+
+/** A side in its own workerd (found by PID, as a child of this process), warmed on the page. */
+async function start(
+  name: SideName,
+  scriptPath: string,
+  upstreamUrl: string,
+  onLog?: (m: string) => void,
+) {
+  const worker = gatewayWorker(name, { scriptPath, upstreamUrl })
+  const before = new Set(workerdsOf(process.pid))
+  const mf = new Miniflare(
+    convertV4MiniflareOptions({
+      handleStructuredLogs: ({ message }: { message: string }) => onLog?.(message),
+      workers: [
+        {
+          ...worker,
+          ...(name === 'gateway' ? {} : { durableObjects: {} }),
+          ratelimits: { ...worker.ratelimits, RATE_LIMIT: worker.ratelimits.RATE_LIMIT_STANDARD },
+        },
+      ],
+    }),
+  )
+  await mf.ready
+  const pids = workerdsOf(process.pid).filter((p) => !before.has(p))
+  const url = (await mf.unsafeGetDirectURL(name)).toString().replace(/\/$/, '')
+  const auth = name === 'gateway' ? `Bearer ${await addPartner(mf, 'bench', [name])}` : ''
+  return { name, mf, pids, url, auth }
+}
+
+/** One request to a side: `n` runs of its handler; the last one's status, headers and body. */
+async function ask(side: Side, n: number) {
+  const res = await fetch(`${side.url}/?n=${n}`, { headers: { authorization: side.auth } })
+  const body = await res.text()
+  if (res.status !== 200) throw new Error(`${side.name}: ${res.status} ${body.slice(0, 200)}`)
+  const headers = JSON.parse(res.headers.get('x-side-headers') ?? '[]') as [string, string][]
+  return { headers, body }
+}
+
+/** The nanoseconds the processes' threads have run so far. */
+function runNs(pids: string[]): number {
+  let ns = 0
+  for (const pid of pids) {
+    for (const task of readdirSync(`/proc/${pid}/task`)) {
+      try {
+        ns += Number(readFileSync(`/proc/${pid}/task/${task}/schedstat`, 'utf8').split(' ')[0])
+      } catch {
+        // A thread that ended between the listing and the read.
+      }
+    }
+  }
+  return ns
+}
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b)
+  const mid = Math.floor(s.length / 2)
+  return s.length % 2 ? (s[mid] as number) : ((s[mid - 1] as number) + (s[mid] as number)) / 2
+}
+const quartiles = (xs: number[]): [number, number] => {
+  const s = [...xs].sort((a, b) => a - b)
+  return [s[Math.floor(s.length / 4)] as number, s[Math.floor((3 * s.length) / 4)] as number]
+}
+
+mkdirSync(BUILD_DIR, { recursive: true })
+const simulator = await startSimulatorServer({ port: 0, groups: 2_000, latencyMs: 0 })
+const sides: Side[] = []
+try {
+  const src = resolve('src/index.ts')
+  let line = ''
+  const gateway = await start(
+    'gateway',
+    await bundle(
+      'gateway',
+      `import app from '${src}'\nexport { PageFetcher, PopularPages } from '${src}'`,
+    ),
+    simulator.baseUrl,
+    (message) => {
+      if (message.includes('"cache":"groups-gateway; hit')) line = message
+    },
+  )
+  sides.push(gateway)
+  await ask(gateway, 1)
+  const hit = await ask(gateway, 1)
+  for (let waited = 0; line === ''; waited += 10) {
+    if (waited > 5_000) throw new Error('the gateway logged no hit line')
+    await new Promise((r) => setTimeout(r, 10))
+  }
+  const headers = hit.headers.filter(([k]) => k !== 'x-request-id')
+  const page = { limit: LIMIT, body: hit.body, headers, line, key: 'unused' }
+  const floor = await bundle('floor', `import app from '${resolve('bench/floor.ts')}'`, {
+    FLOOR_KV: 'false',
+    FLOOR_PARTNER: '"bench"',
+    FLOOR_PAGES: JSON.stringify([page]),
+  })
+  // The load rounds' ceiling (bench/run.ts), as a handler.
+  const ceiling = await bundle(
+    'ceiling',
+    `const PAGE = new TextEncoder().encode(${JSON.stringify(hit.body)})
+const HEADERS = new Headers(${JSON.stringify(headers)})
+const LINE = ${JSON.stringify(line)}
+const app = {
+  async fetch(request, env) {
+    await env.RATE_LIMIT.limit({ key: 'bench' })
+    const response = new Response(PAGE, { headers: HEADERS })
+    response.headers.set('x-request-id', crypto.randomUUID())
+    console.log(LINE)
+    env.USAGE.writeDataPoint({ indexes: ['bench'], blobs: ['/v1/organization/groups', 'GET', 'hit', '', env.VERSION.id], doubles: [200, 0, 0, 0] })
+    return response
+  },
+}`,
+  )
+  sides.unshift(await start('floor', floor, simulator.baseUrl))
+  sides.unshift(await start('ceiling', ceiling, simulator.baseUrl))
+  for (const side of sides) {
+    const { body } = await ask(side, 1)
+    if (body !== hit.body) throw new Error(`${side.name} serves other bytes`)
+    for (const pid of side.pids) spawnSync('taskset', ['-a', '-p', '-c', '0', pid])
+    await ask(side, REPEAT)
+  }
+  spawnSync('taskset', ['-a', '-p', '-c', '1', String(process.pid)])
+
+  console.log(
+    `pipeline: limit=${LIMIT}, ${ROUNDS} rounds of ${REQUESTS} requests a side, ${REPEAT} runs of the handler each; rate-limit bindings ${STUB ? 'stubbed' : "Miniflare's own"}`,
+  )
+  const us: Record<SideName, number[]> = { ceiling: [], floor: [], gateway: [] }
+  for (let round = 0; round < ROUNDS; round++) {
+    const order = round % 2 === 0 ? sides : [...sides].reverse()
+    const ns: Record<SideName, number> = { ceiling: 0, floor: 0, gateway: 0 }
+    for (const side of [...order, ...[...order].reverse()]) {
+      const before = runNs(side.pids)
+      for (let i = 0; i < REQUESTS / 2; i++) await ask(side, REPEAT)
+      ns[side.name] += runNs(side.pids) - before
+    }
+    for (const name of SIDES) us[name].push(ns[name] / 1000 / (REPEAT * REQUESTS))
+    console.log(
+      `  round ${round + 1}: ${SIDES.map((n) => `${n} ${us[n].at(-1)?.toFixed(1)}`).join(', ')} us`,
+    )
+  }
+  const over = (a: SideName, b: SideName) => us[a].map((x, i) => x - (us[b][i] as number))
+  console.log(
+    "\nCPU per run of the handler (us; median, and the median of the rounds' differences):",
+  )
+  for (const name of SIDES) console.log(`  ${name.padEnd(8)} ${median(us[name]).toFixed(1)}`)
+  for (const [a, b] of [
+    ['floor', 'ceiling'],
+    ['gateway', 'ceiling'],
+    ['gateway', 'floor'],
+  ] as const) {
+    const d = over(a, b)
+    const [q1, q3] = quartiles(d)
+    console.log(
+      `  ${a} - ${b}: ${median(d).toFixed(1)} (middle half of rounds ${q1.toFixed(1)} to ${q3.toFixed(1)})`,
+    )
+  }
+} finally {
+  for (const side of sides) await side.mf.dispose()
+  await simulator.close()
+}
