@@ -1,6 +1,8 @@
 // The gateway as the benchmarks run it: its bundle in Miniflare with every binding wrangler.toml
 // declares, and a partner allowed to call it. Shared by `npm run bench` and its `--profile`.
 import { readFileSync } from 'node:fs'
+import { resolve } from 'node:path'
+import type { Plugin } from 'esbuild'
 import type { Miniflare } from 'miniflare'
 import { DEV_PARTNER_KEY_SECRET } from '../scripts/dev-partner'
 import { SIMULATOR_ADMIN_KEY } from '../simulator/upstream'
@@ -18,6 +20,28 @@ export function wranglerTopLevel(config = readFileSync('wrangler.toml', 'utf8'))
     /^compatibility_flags\s*=\s*(\[[^\]]*\])/m.exec(topLevel)?.[1] ?? '[]',
   ) as string[]
   return { topLevel, compatibilityDate, compatibilityFlags }
+}
+
+/** wrangler.toml's `[alias]` table, as [from, to] pairs. */
+export function wranglerAliases(config = readFileSync('wrangler.toml', 'utf8')) {
+  return [
+    ...(/^\[alias\]\n((?:(?!\[).*\n)*)/m.exec(config)?.[1] ?? '').matchAll(
+      /^"([^"]+)"\s*=\s*"([^"]+)"/gm,
+    ),
+  ].map((m) => [m[1] as string, m[2] as string] as const)
+}
+
+/** wrangler.toml's aliases as an esbuild plugin, for a bundle built as wrangler builds one. */
+export function wranglerAliasPlugin(aliases = wranglerAliases()): Plugin {
+  return {
+    name: 'wrangler-alias',
+    setup(b) {
+      for (const [from, to] of aliases) {
+        const filter = new RegExp(`^${from.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`)
+        b.onResolve({ filter }, () => ({ path: resolve(to) }))
+      }
+    },
+  }
 }
 
 /**

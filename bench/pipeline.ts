@@ -12,21 +12,14 @@
 import { spawnSync } from 'node:child_process'
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { resolve } from 'node:path'
-import { build, type Plugin } from 'esbuild'
+import { build } from 'esbuild'
 import { convertV4MiniflareOptions, Miniflare } from 'miniflare'
-import { integer } from '../scripts/cli'
+import { envIntegers } from '../scripts/cli'
 import { startSimulatorServer } from '../simulator/server'
-import { addPartner, gatewayWorker } from './gateway'
+import { addPartner, gatewayWorker, wranglerAliasPlugin } from './gateway'
 import { workerdsOf } from './proc'
 
-const setting = (name: string, fallback: number, min: number, max: number) => {
-  try {
-    return integer(name, process.env[name] ?? String(fallback), min, max)
-  } catch (err) {
-    console.error(`npm run bench -- --pipeline: ${(err as Error).message}`)
-    process.exit(2)
-  }
-}
+const setting = envIntegers('npm run bench -- --pipeline')
 const LIMIT = setting('PIPELINE_LIMIT', 20, 0, 1000)
 const ROUNDS = setting('PIPELINE_ROUNDS', 16, 1, 200)
 const REPEAT = setting('PIPELINE_REPEAT', 200, 1, 10_000)
@@ -57,21 +50,6 @@ export default {
   },
 }`
 
-const aliases = [
-  ...(
-    /^\[alias\]\n((?:(?!\[).*\n)*)/m.exec(readFileSync('wrangler.toml', 'utf8'))?.[1] ?? ''
-  ).matchAll(/^"([^"]+)"\s*=\s*"([^"]+)"/gm),
-].map((m) => [m[1] as string, m[2] as string] as const)
-const alias: Plugin = {
-  name: 'wrangler-alias',
-  setup(b) {
-    for (const [from, to] of aliases) {
-      const filter = new RegExp(`^${from.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`)
-      b.onResolve({ filter }, () => ({ path: resolve(to) }))
-    }
-  },
-}
-
 /** One side's bundle: `head` defines `app`; esbuild as wrangler runs it, `define`s added. */
 async function bundle(name: SideName, head: string, define: Record<string, string> = {}) {
   const entry = resolve(`${BUILD_DIR}/${name}.entry.js`)
@@ -88,7 +66,7 @@ async function bundle(name: SideName, head: string, define: Record<string, strin
     conditions: ['workerd', 'worker', 'browser'],
     external: ['cloudflare:*'],
     define: { 'process.env.NODE_ENV': '"production"', ...define },
-    plugins: [alias],
+    plugins: [wranglerAliasPlugin()],
     logLevel: 'warning',
   })
   return outfile

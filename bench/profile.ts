@@ -9,21 +9,14 @@
 import { spawn, spawnSync } from 'node:child_process'
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { convertV4MiniflareOptions, Miniflare } from 'miniflare'
-import { integer } from '../scripts/cli'
+import { envIntegers } from '../scripts/cli'
 import { OFFLINE_ENV, WRANGLER } from '../scripts/wrangler'
 import { startSimulatorServer } from '../simulator/server'
 import { addPartner, gatewayWorker } from './gateway'
 import { cpuUs, workerdsOf } from './proc'
 import { type CpuProfile, openInspector } from './startup'
 
-const setting = (name: string, fallback: number, min: number, max: number) => {
-  try {
-    return integer(name, process.env[name] ?? String(fallback), min, max)
-  } catch (err) {
-    console.error(`npm run bench -- --profile: ${(err as Error).message}`)
-    process.exit(2)
-  }
-}
+const setting = envIntegers('npm run bench -- --profile')
 const DURATION = setting('PROFILE_DURATION', 8, 1, 120)
 const LIMIT = setting('PROFILE_LIMIT', 20, 0, 1000)
 const MEMORY = setting('PROFILE_MEMORY', 1, 0, 1) === 1

@@ -16,16 +16,22 @@ import { spawn, spawnSync } from 'node:child_process'
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { SourceMap, type SourceMapPayload, type SourceMapping } from 'node:module'
 import { cpus, totalmem } from 'node:os'
-import { resolve } from 'node:path'
 import { gzipSync } from 'node:zlib'
-import { build as esbuild, type Plugin } from 'esbuild'
+import { build as esbuild } from 'esbuild'
 import { convertV4MiniflareOptions, Miniflare } from 'miniflare'
 import OpenAI from 'openai'
-import { integer, readArgs } from '../scripts/cli'
+import { envIntegers, integer, readArgs } from '../scripts/cli'
 import { OFFLINE_ENV, WRANGLER } from '../scripts/wrangler'
 import { startSimulatorServer } from '../simulator/server'
 import { SIMULATOR_ADMIN_KEY } from '../simulator/upstream'
-import { addPartner, BENCH_RATE_LIMIT, gatewayWorker, wranglerTopLevel } from './gateway'
+import {
+  addPartner,
+  BENCH_RATE_LIMIT,
+  gatewayWorker,
+  wranglerAliases,
+  wranglerAliasPlugin,
+  wranglerTopLevel,
+} from './gateway'
 import { cpuUs, workerdsOf } from './proc'
 import { type CpuProfile, profileStartup, SAMPLING_US, startupWorker, uploadForm } from './startup'
 
@@ -77,13 +83,7 @@ const fail = (message: string): never => {
   console.error(`npm run bench: ${message}`)
   process.exit(2)
 }
-const setting = (name: string, fallback: number, min: number, max: number) => {
-  try {
-    return integer(name, process.env[name] ?? String(fallback), min, max)
-  } catch (err) {
-    return fail((err as Error).message)
-  }
-}
+const setting = envIntegers('npm run bench')
 const DURATION = setting('BENCH_DURATION', 4, 1, 600)
 const ROUNDS = setting('BENCH_ROUNDS', 15, 1, 50)
 const CONNECTIONS = setting('BENCH_CONNECTIONS', 16, 1, 1000)
@@ -199,11 +199,7 @@ const wranglerConfig = readFileSync('wrangler.toml', 'utf8')
 const { topLevel, compatibilityDate, compatibilityFlags } = wranglerTopLevel(wranglerConfig)
 const keepNames = /^keep_names\s*=\s*false/m.test(topLevel) ? 'false' : 'true'
 /** wrangler.toml's `[alias]` table: the floor is bundled with the same. */
-const aliases = [
-  ...(/^\[alias\]\n((?:(?!\[).*\n)*)/m.exec(wranglerConfig)?.[1] ?? '').matchAll(
-    /^"([^"]+)"\s*=\s*"([^"]+)"/gm,
-  ),
-].map((m) => [m[1] as string, m[2] as string] as const)
+const aliases = wranglerAliases(wranglerConfig)
 
 /** `wrangler deploy --dry-run --minify --outfile`: the upload as wrangler would send it. */
 function wranglerBuild(outfile: string, config?: string): void {
@@ -242,15 +238,6 @@ log(`bundle: ${bundleKiB.raw.toFixed(1)} KiB raw, ${bundleKiB.gzip.toFixed(1)} K
 
 /** esbuild as wrangler runs it (bench/floor.ts's FLOOR_* constants defined), into bench/.build. */
 async function buildFloor(outfile: string, define: Record<string, string>): Promise<void> {
-  const alias: Plugin = {
-    name: 'wrangler-alias',
-    setup(b) {
-      for (const [from, to] of aliases) {
-        const filter = new RegExp(`^${from.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`)
-        b.onResolve({ filter }, () => ({ path: resolve(to) }))
-      }
-    },
-  }
   await esbuild({
     entryPoints: ['bench/floor.ts'],
     outfile,
@@ -262,7 +249,7 @@ async function buildFloor(outfile: string, define: Record<string, string>): Prom
     target: 'es2024',
     conditions: ['workerd', 'worker', 'browser'],
     define: { 'process.env.NODE_ENV': '"production"', ...define },
-    plugins: [alias],
+    plugins: [wranglerAliasPlugin(aliases)],
     logLevel: 'warning',
   })
 }

@@ -81,6 +81,18 @@ export function integer(what: string, value: string, min: number, max: number): 
   return n
 }
 
+/** Whole-number settings from the environment: a bad one exits 2, naming `command` and itself. */
+export function envIntegers(command: string) {
+  return function setting(name: string, fallback: number, min: number, max: number): number {
+    try {
+      return integer(name, process.env[name] ?? String(fallback), min, max)
+    } catch (err) {
+      console.error(`${command}: ${(err as Error).message}`)
+      process.exit(2)
+    }
+  }
+}
+
 /**
  * Called once a script has read and checked its arguments, before it touches anything. With
  * GATEWAY_CHECK_ARGS=1 it stops there: the docs' tests check commands that need an account so.
