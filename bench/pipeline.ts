@@ -10,14 +10,16 @@
 // PIPELINE_LIMIT (the page's `limit`, 20), PIPELINE_ROUNDS (16), PIPELINE_REPEAT (200),
 // PIPELINE_REQUESTS (6 per side per round). Builds go to bench/.build/pipeline/ (ignored).
 import { spawnSync } from 'node:child_process'
-import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { mkdirSync, writeFileSync } from 'node:fs'
 import { resolve } from 'node:path'
 import { build } from 'esbuild'
 import { convertV4MiniflareOptions, Miniflare } from 'miniflare'
 import { envIntegers } from '../scripts/cli'
 import { startSimulatorServer } from '../simulator/server'
+import { ceilingSource } from './ceiling'
 import { addPartner, gatewayWorker, wranglerAliasPlugin } from './gateway'
-import { workerdsOf } from './proc'
+import { runNs, workerdsOf } from './proc'
+import { median, quartiles } from './stats'
 
 const setting = envIntegers('npm run bench -- --pipeline')
 const LIMIT = setting('PIPELINE_LIMIT', 20, 0, 1000)
@@ -27,7 +29,9 @@ const REQUESTS = setting('PIPELINE_REQUESTS', 6, 2, 1000)
 /** 0: Miniflare's own rate-limit bindings, each run's call a real one (I/O, as under load). */
 const STUB = setting('PIPELINE_STUB', 1, 0, 1) === 1
 const BUILD_DIR = 'bench/.build/pipeline'
-const PATH = `/v1/organization/groups?limit=${LIMIT}`
+const ROUTE = '/v1/organization/groups'
+const PATH = `${ROUTE}?limit=${LIMIT}`
+const PARTNER = 'bench'
 const SIDES = ['ceiling', 'floor', 'gateway'] as const
 type SideName = (typeof SIDES)[number]
 
@@ -98,7 +102,7 @@ async function start(
   await mf.ready
   const pids = workerdsOf(process.pid).filter((p) => !before.has(p))
   const url = (await mf.unsafeGetDirectURL(name)).toString().replace(/\/$/, '')
-  const auth = name === 'gateway' ? `Bearer ${await addPartner(mf, 'bench', [name])}` : ''
+  const auth = name === 'gateway' ? `Bearer ${await addPartner(mf, PARTNER, [name])}` : ''
   return { name, mf, pids, url, auth }
 }
 
@@ -109,31 +113,6 @@ async function ask(side: Side, n: number) {
   if (res.status !== 200) throw new Error(`${side.name}: ${res.status} ${body.slice(0, 200)}`)
   const headers = JSON.parse(res.headers.get('x-side-headers') ?? '[]') as [string, string][]
   return { headers, body }
-}
-
-/** The nanoseconds the processes' threads have run so far. */
-function runNs(pids: string[]): number {
-  let ns = 0
-  for (const pid of pids) {
-    for (const task of readdirSync(`/proc/${pid}/task`)) {
-      try {
-        ns += Number(readFileSync(`/proc/${pid}/task/${task}/schedstat`, 'utf8').split(' ')[0])
-      } catch {
-        // A thread that ended between the listing and the read.
-      }
-    }
-  }
-  return ns
-}
-
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b)
-  const mid = Math.floor(s.length / 2)
-  return s.length % 2 ? (s[mid] as number) : ((s[mid - 1] as number) + (s[mid] as number)) / 2
-}
-const quartiles = (xs: number[]): [number, number] => {
-  const s = [...xs].sort((a, b) => a - b)
-  return [s[Math.floor(s.length / 4)] as number, s[Math.floor((3 * s.length) / 4)] as number]
 }
 
 mkdirSync(BUILD_DIR, { recursive: true })
@@ -164,25 +143,12 @@ try {
   const page = { limit: LIMIT, body: hit.body, headers, line, key: 'unused' }
   const floor = await bundle('floor', `import app from '${resolve('bench/floor.ts')}'`, {
     FLOOR_KV: 'false',
-    FLOOR_PARTNER: '"bench"',
+    FLOOR_PARTNER: JSON.stringify(PARTNER),
     FLOOR_PAGES: JSON.stringify([page]),
   })
-  // The load rounds' ceiling (bench/run.ts), as a handler.
   const ceiling = await bundle(
     'ceiling',
-    `const PAGE = new TextEncoder().encode(${JSON.stringify(hit.body)})
-const HEADERS = new Headers(${JSON.stringify(headers)})
-const LINE = ${JSON.stringify(line)}
-const app = {
-  async fetch(request, env) {
-    await env.RATE_LIMIT.limit({ key: 'bench' })
-    const response = new Response(PAGE, { headers: HEADERS })
-    response.headers.set('x-request-id', crypto.randomUUID())
-    console.log(LINE)
-    env.USAGE.writeDataPoint({ indexes: ['bench'], blobs: ['/v1/organization/groups', 'GET', 'hit', '', env.VERSION.id], doubles: [200, 0, 0, 0] })
-    return response
-  },
-}`,
+    `${ceilingSource({ ...hit, headers, line }, { partner: PARTNER, route: ROUTE })}\nconst app = ceiling`,
   )
   sides.unshift(await start('floor', floor, simulator.baseUrl))
   sides.unshift(await start('ceiling', ceiling, simulator.baseUrl))

@@ -1,6 +1,6 @@
 // This run's workerd processes, found and measured through /proc: never another user's.
 import { spawnSync } from 'node:child_process'
-import { readFileSync } from 'node:fs'
+import { readdirSync, readFileSync } from 'node:fs'
 
 const CLOCK_TICKS = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout) || 100
 
@@ -32,4 +32,19 @@ export function cpuUs(pids: string[]): number {
     }
   }
   return (ticks / CLOCK_TICKS) * 1e6
+}
+
+/** The time the processes' threads have run so far, in ns (schedstat: finer than clock ticks). */
+export function runNs(pids: string[]): number {
+  let ns = 0
+  for (const pid of pids) {
+    for (const task of readdirSync(`/proc/${pid}/task`)) {
+      try {
+        ns += Number(readFileSync(`/proc/${pid}/task/${task}/schedstat`, 'utf8').split(' ')[0])
+      } catch {
+        // A thread that ended between the listing and the read.
+      }
+    }
+  }
+  return ns
 }

@@ -24,6 +24,7 @@ import { envIntegers, integer, readArgs } from '../scripts/cli'
 import { OFFLINE_ENV, WRANGLER } from '../scripts/wrangler'
 import { startSimulatorServer } from '../simulator/server'
 import { SIMULATOR_ADMIN_KEY } from '../simulator/upstream'
+import { ceilingSource } from './ceiling'
 import {
   addPartner,
   BENCH_RATE_LIMIT,
@@ -34,6 +35,7 @@ import {
 } from './gateway'
 import { cpuUs, workerdsOf } from './proc'
 import { type CpuProfile, profileStartup, SAMPLING_US, startupWorker, uploadForm } from './startup'
+import { median } from './stats'
 
 const HELP = `usage: npm run bench [-- --snapshot | --pairs | --startup | --profile | --pipeline]
 
@@ -150,11 +152,6 @@ const mean = (runs: Run[]): Run => {
     errors: avg((r) => r.errors),
     cpuUs: avg((r) => r.cpuUs ?? Number.NaN),
   }
-}
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b)
-  const m = Math.floor(s.length / 2)
-  return s.length % 2 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2
 }
 /**
  * How sure a ratio of medians is: the 5th and 95th percentiles of the ratio over 2,000 resamplings
@@ -676,29 +673,12 @@ if (RUN_PAIRS || RUN_REST) {
       }
       currentPage = ''
 
-      // The ceilings: one hand-written worker per scenario and size, the same effects per
-      // request and nothing else; the page as bytes encoded once, as the memory tier keeps it, and
-      // its headers as one Headers built once, which each response copies (docs/benchmarks.md:
-      // the cheapest of the ways measured, about a fifth of the cost of \`new Headers(pairs)\`).
+      // The ceilings: one hand-written worker per scenario and size (bench/ceiling.ts).
       const ceilingScript = (size: number, hit: Hit, readKv: boolean) =>
-        `const PAGE = new TextEncoder().encode(${JSON.stringify(pages.get(size))})
-const HEADERS = new Headers(${JSON.stringify(hit.headers)})
-const LINE = ${JSON.stringify(hit.line)}
-export default {
-  async fetch(request, env) {
-    await env.RATE_LIMIT.limit({ key: ${JSON.stringify(PARTNER)} })
-    ${readKv ? `const { value } = await env.CACHE.getWithMetadata(${JSON.stringify(hit.key)}, 'text')` : 'const value = PAGE'}
-    const response = new Response(value, { headers: HEADERS })
-    response.headers.set('x-request-id', crypto.randomUUID())
-    console.log(LINE)
-    env.USAGE.writeDataPoint({
-      indexes: [${JSON.stringify(PARTNER)}],
-      blobs: ['${ROUTE}', 'GET', 'hit', '', env.VERSION.id],
-      doubles: [200, 0, 0, 0],
-    })
-    return response
-  },
-}`
+        `${ceilingSource(
+          { ...hit, body: pages.get(size) as string },
+          { partner: PARTNER, route: ROUTE, kvKey: readKv ? hit.key : null },
+        )}\nexport default ceiling`
       // The floors: bench/floor.ts, one per scenario, serving every size from constants.
       for (const kind of ['hot', 'kv'] as const) {
         const table = SIZES.map((size) => ({
