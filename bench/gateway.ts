@@ -1,5 +1,6 @@
 // The gateway as the benchmarks run it: its bundle in Miniflare with every binding wrangler.toml
-// declares, and a partner allowed to call it. Shared by `npm run bench` and its `--profile`.
+// declares, a partner allowed to call it, and wrangler's build settings. Shared by `npm run
+// bench`, its `--profile` and its `--pipeline`.
 import { readFileSync } from 'node:fs'
 import { resolve } from 'node:path'
 import type { Plugin } from 'esbuild'
