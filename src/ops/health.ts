@@ -34,7 +34,7 @@ const health = createRoute({
   })),
 })
 
-export const healthRoutes = (app: App) =>
+export function healthRoutes(app: App) {
   app.openapi(health, (c) => {
     try {
       // Each is checked where it is used too; here they only decide health. Neither reads KV.
@@ -47,3 +47,4 @@ export const healthRoutes = (app: App) =>
     }
     return c.json({ status: 'ok', version }, 200, { 'Cache-Control': 'no-store' })
   })
+}
