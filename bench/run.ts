@@ -123,6 +123,8 @@ const RETURN_TTL_SECONDS = 8
 const RETURN_SWR_SECONDS = 4
 const WARM_UP_SECONDS = 2
 const TOP_ENTRIES = 15
+/** Of our own functions at start-up, how many the results show. */
+const OWN_ENTRIES = 8
 
 interface Run {
   requests: number
@@ -271,7 +273,15 @@ interface Startup {
   /** `wrangler check startup` itself: its Active figure, each run. */
   wrangler: { gateway: number[]; floor: number[]; ratio: number }
   top: TopEntry[]
+  /** Our own functions (src/) by the time spent with them on the stack: theirs and what they call. */
+  own: OwnEntry[]
   profile: string
+}
+interface OwnEntry {
+  fn: string
+  source: string
+  ms: number
+  share: number
 }
 let startup: Startup | undefined
 
@@ -288,6 +298,68 @@ function checkStartup(uploadFile: string, outfile: string): number {
     throw new Error(`wrangler check startup ${uploadFile} failed:\n${out.trim()}`)
   }
   return Number(active)
+}
+
+/**
+ * Time with each of our own functions on the stack (inclusive: theirs and all they call), per
+ * profile (ms). A function is ours if the bundle's source map places it in `src/`. Self time alone
+ * (`topSelfTime`) hides them: registering a route is mostly the framework's code, called by ours.
+ */
+function ownInclusive(profiles: CpuProfile[], map: SourceMap): OwnEntry[] {
+  const total = new Map<string, { fn: string; source: string; us: number }>()
+  let active = 0
+  for (const profile of profiles) {
+    const frames = new Map(profile.nodes.map((n) => [n.id, n]))
+    const parent = new Map<number, number>()
+    for (const n of profile.nodes) for (const child of n.children ?? []) parent.set(child, n.id)
+    // Each node's function, if ours: its place in `src/` (one source-map lookup per node).
+    const own = new Map<number, string | null>()
+    const ownAt = (id: number): string | null => {
+      let key = own.get(id)
+      if (key !== undefined) return key
+      key = null
+      const frame = frames.get(id)?.callFrame
+      if (frame && frame.lineNumber >= 0 && frame.url.split('/').at(-1) === mainModule) {
+        const origin = map.findEntry(frame.lineNumber, frame.columnNumber) as Partial<SourceMapping>
+        const original = origin.originalSource ?? ''
+        // Packages may map to a `src/` of their own: ours is the one outside node_modules.
+        const at = original.includes('node_modules/')
+          ? undefined
+          : /(?:^|\/)(src\/.*)$/.exec(original)?.[1]
+        if (at) {
+          const source = `${at}:${(origin.originalLine ?? 0) + 1}`
+          key = source
+          const fn = (origin as { name?: string }).name || frame.functionName
+          if (!total.has(key)) total.set(key, { fn, source, us: 0 })
+        }
+      }
+      own.set(id, key)
+      return key
+    }
+    const deltas = profile.timeDeltas ?? []
+    for (const [i, sample] of (profile.samples ?? []).entries()) {
+      if (frames.get(sample)?.callFrame.functionName === '(idle)') continue
+      const us = deltas[i] ?? 0
+      active += us
+      const seen = new Set<string>()
+      for (let id: number | undefined = sample; id !== undefined; id = parent.get(id)) {
+        const key = ownAt(id)
+        if (key === null || seen.has(key)) continue
+        seen.add(key)
+        const entry = total.get(key)
+        if (entry) entry.us += us
+      }
+    }
+  }
+  return [...total.values()]
+    .sort((a, b) => b.us - a.us)
+    .slice(0, OWN_ENTRIES)
+    .map(({ fn, source, us }) => ({
+      fn,
+      source,
+      ms: us / 1000 / profiles.length,
+      share: us / active,
+    }))
 }
 
 /** Self time by function and place, summed over profiles, per profile (ms); idle time left out. */
@@ -424,6 +496,7 @@ if (RUN_STARTUP) {
     ? new SourceMap(JSON.parse(bundleMap.toString()) as SourceMapPayload)
     : undefined
   const top = topSelfTime(profiles, map)
+  const own = map ? ownInclusive(profiles, map) : []
   // Keep the gateway's median run's profile, to open in DevTools.
   const middle =
     runs.gateway.map((ms, i) => ({ ms, i })).sort((a, b) => a.ms - b.ms)[
@@ -444,6 +517,7 @@ if (RUN_STARTUP) {
       ratio: median(byWrangler.gateway) / median(byWrangler.floor),
     },
     top,
+    own,
     profile: kept,
   }
   log(
@@ -1141,6 +1215,14 @@ const md = [
         ...startup.top.map(
           (e) =>
             `| \`${e.fn}\` | ${e.where} | ${e.source} | ${e.ms.toFixed(2)} | ${pct(e.share)} |`,
+        ),
+        '',
+        `Start-up, the gateway's own functions (\`src/\`, by the source map) by the time they are on the stack: their own and everything they call, the framework's code included; the top ${OWN_ENTRIES}, per start-up.`,
+        '',
+        '| function | source | ms per start-up | share of active |',
+        '| --- | --- | ---: | ---: |',
+        ...startup.own.map(
+          (e) => `| \`${e.fn}\` | ${e.source} | ${e.ms.toFixed(2)} | ${pct(e.share)} |`,
         ),
         '',
       ]

@@ -16,6 +16,7 @@ export interface CpuProfile {
   nodes: {
     id: number
     callFrame: { functionName: string; url: string; lineNumber: number; columnNumber: number }
+    children?: number[]
   }[]
   samples?: number[]
   timeDeltas?: number[]
