@@ -37,7 +37,7 @@ import { cpuUs, workerdsOf } from './proc'
 import { type CpuProfile, profileStartup, SAMPLING_US, startupWorker, uploadForm } from './startup'
 import { median } from './stats'
 
-const HELP = `usage: npm run bench [-- --snapshot | --pairs | --startup | --profile | --pipeline]
+const HELP = `usage: npm run bench [-- --snapshot | --pairs | --startup | --profile | --pipeline | --together]
 
 The gateway's deploy bundle in workerd beside a framework floor and a hand-written ceiling, in
 A-B-C-C-B-A rounds per page size, and its start-up beside the floor's (see docs/benchmarks.md).
@@ -47,13 +47,16 @@ A-B-C-C-B-A rounds per page size, and its start-up beside the floor's (see docs/
   --profile    only a CPU profile of the gateway's cached hits: where a request's time goes
   --pipeline   only the JavaScript of a hot hit on each side, rate-limit bindings stubbed: CPU per
                run of the handler, many runs a request (finer than the rounds above resolve)
+  --together   only CPU per hot hit, the three sides under load at the same time on one core, so
+               the machine's drift between rounds hits them alike
 
 Environment: BENCH_DURATION (seconds per side per round, 4), BENCH_ROUNDS (15; half as many for a
 size with no target), BENCH_SIZES (page sizes, 20,100,1000), BENCH_CONNECTIONS (16),
 BENCH_GROUPS (10000), BENCH_UPSTREAM_LATENCY_MS (30), BENCH_STARTUP_RUNS (251 a side),
 BENCH_WRANGLER_STARTUP_RUNS (9 a side);
 for --profile, PROFILE_DURATION (8), PROFILE_LIMIT (20), PROFILE_MEMORY (1; 0: KV hits), PROFILE_TOP (20);
-for --pipeline, PIPELINE_LIMIT (20), PIPELINE_ROUNDS (16), PIPELINE_REPEAT (200), PIPELINE_REQUESTS (6).`
+for --pipeline, PIPELINE_LIMIT (20), PIPELINE_ROUNDS (16), PIPELINE_REPEAT (200), PIPELINE_REQUESTS (6);
+for --together, TOGETHER_SIZES (20,100), TOGETHER_ROUNDS (12), TOGETHER_DURATION (4), TOGETHER_CONNECTIONS (8).`
 
 const { values: flags } = await (async () => {
   try {
@@ -66,6 +69,7 @@ const { values: flags } = await (async () => {
         startup: { type: 'boolean' },
         profile: { type: 'boolean' },
         pipeline: { type: 'boolean' },
+        together: { type: 'boolean' },
       },
     })
   } catch (err) {
@@ -79,6 +83,10 @@ if (flags.profile) {
 }
 if (flags.pipeline) {
   await import('./pipeline')
+  process.exit(0)
+}
+if (flags.together) {
+  await import('./together')
   process.exit(0)
 }
 const fail = (message: string): never => {

@@ -1,0 +1,241 @@
+// `npm run bench -- --together`: CPU per hot hit on each side, with the machine's noise taken out.
+// The load rounds run one side at a time, and on this kind of VM the CPU a request takes drifts
+// between rounds by up to 2x, more than the margins of the CPU targets. Here the ceiling, the floor
+// and the gateway (the deploy bundle, as `wrangler deploy --dry-run --minify` builds it) each run in
+// a workerd of their own, all pinned to one core, and take the same load at the same time (one
+// autocannon process each, on the other core): whatever the machine does to one side's speed it
+// does to the others'. CPU per request is each workerd's own (/proc), per answered request; the
+// ratios are each round's own, their medians shown. Latency means nothing here (three sides share
+// one core), so none is reported. Real rate-limit bindings, as in the load rounds.
+//
+// TOGETHER_SIZES (page sizes, 20,100), TOGETHER_ROUNDS (12 per size), TOGETHER_DURATION (seconds a
+// round, 4), TOGETHER_CONNECTIONS (per side, 8). Builds go to bench/.build/together/ (ignored).
+import { spawn, spawnSync } from 'node:child_process'
+import { mkdirSync, writeFileSync } from 'node:fs'
+import { build } from 'esbuild'
+import { convertV4MiniflareOptions, Miniflare } from 'miniflare'
+import { envIntegers } from '../scripts/cli'
+import { OFFLINE_ENV, WRANGLER } from '../scripts/wrangler'
+import { startSimulatorServer } from '../simulator/server'
+import { ceilingSource } from './ceiling'
+import { addPartner, gatewayWorker, wranglerAliasPlugin } from './gateway'
+import { cpuUs, workerdsOf } from './proc'
+import { median, quartiles } from './stats'
+
+const setting = envIntegers('npm run bench -- --together')
+const ROUNDS = setting('TOGETHER_ROUNDS', 12, 1, 200)
+const DURATION = setting('TOGETHER_DURATION', 4, 1, 60)
+const CONNECTIONS = setting('TOGETHER_CONNECTIONS', 8, 1, 100)
+const SIZES = (process.env.TOGETHER_SIZES ?? '20,100').split(',').map((s) => {
+  const size = Number(s)
+  if (!Number.isInteger(size) || size < 0 || size > 1000) {
+    console.error(`npm run bench -- --together: TOGETHER_SIZES: ${s} is not a page size (0-1000)`)
+    process.exit(2)
+  }
+  return size
+})
+const BUILD_DIR = 'bench/.build/together'
+const ROUTE = '/v1/organization/groups'
+const PARTNER = 'bench'
+const SIDES = ['ceiling', 'floor', 'gateway'] as const
+type SideName = (typeof SIDES)[number]
+type Side = { name: SideName; mf: Miniflare; pids: string[]; url: string; auth: string }
+
+/** What a gateway hit on one page answers and logs: the ceiling and the floor answer the same. */
+type Hit = { limit: number; body: string; headers: [string, string][]; line: string; key: string }
+
+/** A side in its own workerd (found by PID, as a child of this process). */
+async function start(
+  name: SideName,
+  scriptPath: string,
+  upstreamUrl: string,
+  onLog?: (m: string) => void,
+) {
+  const worker = gatewayWorker(name, { scriptPath, upstreamUrl })
+  const before = new Set(workerdsOf(process.pid))
+  const mf = new Miniflare(
+    convertV4MiniflareOptions({
+      handleStructuredLogs: ({ message }: { message: string }) => onLog?.(message),
+      workers: [
+        {
+          ...worker,
+          ...(name === 'gateway' ? {} : { durableObjects: {} }),
+          ratelimits: { ...worker.ratelimits, RATE_LIMIT: worker.ratelimits.RATE_LIMIT_STANDARD },
+        },
+      ],
+    }),
+  )
+  await mf.ready
+  const pids = workerdsOf(process.pid).filter((p) => !before.has(p))
+  const url = (await mf.unsafeGetDirectURL(name)).toString().replace(/\/$/, '')
+  const auth = name === 'gateway' ? `Bearer ${await addPartner(mf, PARTNER, [name])}` : ''
+  return { name, mf, pids, url, auth }
+}
+
+/** esbuild as wrangler runs it, for the floor and the ceilings (wrangler.toml's aliases). */
+async function bundle(outfile: string, entry: string, define: Record<string, string> = {}) {
+  await build({
+    entryPoints: [entry],
+    outfile,
+    bundle: true,
+    minify: true,
+    format: 'esm',
+    platform: 'browser',
+    target: 'es2024',
+    conditions: ['workerd', 'worker', 'browser'],
+    external: ['cloudflare:*'],
+    define: { 'process.env.NODE_ENV': '"production"', ...define },
+    plugins: [wranglerAliasPlugin()],
+    logLevel: 'warning',
+  })
+  return outfile
+}
+
+/** One side's load for a round, from a process of its own: requests answered. */
+async function load(side: Side, size: number): Promise<number> {
+  const file = `${BUILD_DIR}/load-${side.name}.json`
+  const url = `${side.url}${ROUTE}?limit=${size}`
+  const headers = side.auth ? { authorization: side.auth } : {}
+  writeFileSync(
+    file,
+    JSON.stringify({
+      url,
+      connections: CONNECTIONS,
+      duration: DURATION,
+      headers,
+      label: side.name,
+    }),
+  )
+  const child = spawn(process.execPath, [`${BUILD_DIR}/load.mjs`, file], {
+    stdio: ['ignore', 'pipe', 'ignore'],
+  })
+  let out = ''
+  child.stdout?.on('data', (d: Buffer) => {
+    out += d
+  })
+  const code = await new Promise<number | null>((resolve) => child.once('exit', resolve))
+  if (code !== 0) throw new Error(`load for ${side.name} failed (${code})`)
+  const run = JSON.parse(out) as { requests: number; errors: number }
+  if (run.errors > 0) throw new Error(`${side.name}: ${run.errors} errors under load`)
+  return run.requests
+}
+
+mkdirSync(BUILD_DIR, { recursive: true })
+const built = spawnSync(
+  process.execPath,
+  [WRANGLER, 'deploy', '--dry-run', '--minify', '--outdir', `${BUILD_DIR}/gateway`],
+  { encoding: 'utf8', env: { ...process.env, ...OFFLINE_ENV } },
+)
+if (built.status !== 0) throw new Error(built.stderr || built.stdout)
+await build({
+  entryPoints: ['bench/load.ts'],
+  outfile: `${BUILD_DIR}/load.mjs`,
+  bundle: true,
+  packages: 'external',
+  format: 'esm',
+  platform: 'node',
+  target: 'node22',
+  logLevel: 'warning',
+})
+const simulator = await startSimulatorServer({ port: 0, groups: 10_000, latencyMs: 0 })
+const sides: Side[] = []
+try {
+  // The gateway first: its hit on each page is what the others answer and log.
+  let line = ''
+  const gateway = await start(
+    'gateway',
+    `${BUILD_DIR}/gateway/index.js`,
+    simulator.baseUrl,
+    (m) => {
+      if (m.includes('"cache":"groups-gateway; hit')) line = m
+    },
+  )
+  const hits: Hit[] = []
+  for (const limit of SIZES) {
+    const ask = () =>
+      fetch(`${gateway.url}${ROUTE}?limit=${limit}`, { headers: { authorization: gateway.auth } })
+    await (await ask()).text()
+    line = ''
+    const hit = await ask()
+    const body = await hit.text()
+    for (let waited = 0; line === ''; waited += 10) {
+      if (waited > 5_000) throw new Error(`the gateway logged no hit line at limit=${limit}`)
+      await new Promise((r) => setTimeout(r, 10))
+    }
+    if (!hit.headers.get('cache-status')?.includes('hit')) throw new Error(`no hit at ${limit}`)
+    const headers = [...hit.headers].filter(
+      ([n]) => n !== 'content-length' && n !== 'date' && n !== 'x-request-id',
+    )
+    hits.push({ limit, body, headers, line, key: 'unused' })
+  }
+  const floor = await bundle(`${BUILD_DIR}/floor.js`, 'bench/floor.ts', {
+    FLOOR_KV: 'false',
+    FLOOR_PARTNER: JSON.stringify(PARTNER),
+    FLOOR_PAGES: JSON.stringify(hits),
+  })
+  sides.push(await start('floor', floor, simulator.baseUrl), gateway)
+  const pin = async (side: Side, hit: Hit) => {
+    const res = await fetch(`${side.url}${ROUTE}?limit=${hit.limit}`, {
+      headers: side.auth ? { authorization: side.auth } : {},
+    })
+    if ((await res.text()) !== hit.body) throw new Error(`${side.name} serves other bytes`)
+    for (const pid of side.pids) spawnSync('taskset', ['-a', '-p', '-c', '0', pid])
+  }
+  for (const side of sides) for (const hit of hits) await pin(side, hit)
+  spawnSync('taskset', ['-a', '-p', '-c', '1', String(process.pid)])
+
+  console.log(
+    `together: ${SIDES.join(', ')} under the same load at the same time, their workerds on one core; ${ROUNDS} rounds of ${DURATION} s per size, ${CONNECTIONS} connections a side`,
+  )
+  for (const hit of hits) {
+    const size = hit.limit
+    // The ceiling of this size, exactly as bench/ceiling.ts writes it: a worker of its own.
+    writeFileSync(
+      `${BUILD_DIR}/ceiling-${size}.entry.js`,
+      `${ceilingSource(hit, { partner: PARTNER, route: ROUTE })}\nexport default ceiling`,
+    )
+    const entry = `${BUILD_DIR}/ceiling-${size}.entry.js`
+    const ceiling = await start(
+      'ceiling',
+      await bundle(`${BUILD_DIR}/ceiling-${size}.js`, entry),
+      simulator.baseUrl,
+    )
+    sides.unshift(ceiling)
+    await pin(ceiling, hit)
+    const us: Record<SideName, number[]> = { ceiling: [], floor: [], gateway: [] }
+    // Round 0 warms every side under load, and is not counted.
+    for (let round = 0; round <= ROUNDS; round++) {
+      const before = sides.map((s) => cpuUs(s.pids))
+      const answered = await Promise.all(sides.map((s) => load(s, size)))
+      if (round === 0) continue
+      for (const [i, side] of sides.entries()) {
+        us[side.name].push((cpuUs(side.pids) - (before[i] as number)) / (answered[i] as number))
+      }
+      console.log(
+        `  limit=${size}, round ${round}: ${SIDES.map((n) => `${n} ${us[n].at(-1)?.toFixed(0)}`).join(', ')} us CPU a request`,
+      )
+    }
+    const ratio = (a: SideName, b: SideName) => us[a].map((x, i) => x / (us[b][i] as number))
+    console.log(
+      `\nlimit=${size}: CPU per request (us, medians), and the medians of the rounds' ratios:`,
+    )
+    for (const name of SIDES) console.log(`  ${name.padEnd(8)} ${median(us[name]).toFixed(0)}`)
+    for (const [a, b] of [
+      ['gateway', 'ceiling'],
+      ['floor', 'ceiling'],
+      ['gateway', 'floor'],
+    ] as const) {
+      const r = ratio(a, b)
+      const [q1, q3] = quartiles(r)
+      console.log(
+        `  ${a} / ${b}: ${median(r).toFixed(3)}x (middle half of rounds ${q1.toFixed(3)} to ${q3.toFixed(3)})`,
+      )
+    }
+    console.log('')
+    sides.shift()
+    await ceiling.mf.dispose()
+  }
+} finally {
+  for (const side of sides) await side.mf.dispose()
+  await simulator.close()
+}
