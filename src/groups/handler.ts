@@ -1,6 +1,7 @@
 import type { RouteHandler } from '@hono/zod-openapi'
 import { methodNotAllowed } from '../http/errors'
 import { type App, openapiWithQuery } from '../http/openapi'
+import { apiHeaders, apiResponse } from '../http/security-headers'
 import { ifNoneMatchMatches, readDirectives } from '../pages/directives'
 import { ageSeconds } from '../pages/freshness'
 import { cacheStatus, getPage } from '../pages/service'
@@ -18,6 +19,8 @@ export function groupsRoutes(app: App, state: PagesState) {
  * how much of `max-age` (the whole lifetime) is spent: what is left is max-age - Age (RFC 9111).
  */
 function listGroups(state: PagesState): RouteHandler<typeof route, { Bindings: Env }> {
+  // The headers every page answer carries, built once per `Cache-Control` (the vars set it).
+  let fixed: { cacheControl: string; ok: Headers; notModified: Headers } | undefined
   return async function listGroupsHandler(c) {
     const now = state.now()
     const deps = pageDeps(c.env, state, {
@@ -32,17 +35,25 @@ function listGroups(state: PagesState): RouteHandler<typeof route, { Bindings: E
     const { after = null, limit, order } = c.req.valid('query')
     const directives = readDirectives(c.req.raw.headers)
     const { page, outcome } = await getPage(deps, { after, limit, order }, directives, now)
-    const headers: Record<string, string> = {
+    const cacheControl = `private, max-age=${deps.settings.freshness.ttlSeconds}`
+    if (fixed?.cacheControl !== cacheControl) {
+      const control: [string, string] = ['Cache-Control', cacheControl]
+      fixed = {
+        cacheControl,
+        ok: apiHeaders([['Content-Type', 'application/json'], control]),
+        notModified: apiHeaders([control]),
+      }
+    }
+    const varying = {
       ETag: page.etag,
       'Cache-Status': cacheStatus(outcome, page.prewarmed),
-      'Cache-Control': `private, max-age=${deps.settings.freshness.ttlSeconds}`,
       Age: String(ageSeconds(page.storedAt, now)),
     }
     if (ifNoneMatchMatches(c.req.header('if-none-match') ?? null, page.etag)) {
-      return c.body(null, 304, headers)
+      return apiResponse(null, 304, fixed.notModified, varying) as never
     }
-    headers['Content-Type'] = 'application/json'
     // The body is the validated GroupList, as bytes: tell the route's typing so.
-    return c.body(page.body, 200, headers) as unknown as ReturnType<typeof c.json<GroupList, 200>>
+    const response = apiResponse(page.body, 200, fixed.ok, varying)
+    return response as unknown as ReturnType<typeof c.json<GroupList, 200>>
   }
 }

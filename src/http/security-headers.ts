@@ -35,11 +35,41 @@ const DOCS_HEADERS = [
   ],
 ] as const
 
-/** Security headers on every response, whatever made it, with the docs' own policy under `/docs`. */
+/** Responses made by `apiResponse`: they carry the API's headers from the start. */
+const secured = new WeakSet<Response>()
+
+/**
+ * The API's security headers and `fixed` ones, as one `Headers` for a route to build once and
+ * answer from (`apiResponse`): a response then copies it whole, where setting each header is a
+ * call into the runtime (the hot hit's CPU, docs/benchmarks.md).
+ */
+export function apiHeaders(fixed: [string, string][]): Headers {
+  return new Headers([...API_HEADERS, ...fixed])
+}
+
+/** A response with a copy of `base` (from `apiHeaders`) and the `varying` headers set on it. */
+export function apiResponse(
+  body: BodyInit | null,
+  status: number,
+  base: Headers,
+  varying: Record<string, string>,
+): Response {
+  const headers = new Headers(base)
+  for (const name in varying) headers.set(name, varying[name] as string)
+  const response = new Response(body, { status, headers })
+  secured.add(response)
+  return response
+}
+
+/**
+ * Security headers on every response, whatever made it, with the docs' own policy under `/docs`;
+ * one made by `apiResponse` (and not replaced since) has them already.
+ */
 export function securityHeaders(): MiddlewareHandler {
   return async function securityHeadersMiddleware(c, next) {
     const docs = c.req.path === '/docs' || c.req.path.startsWith('/docs/')
     await next()
+    if (secured.has(c.res)) return
     const { headers } = c.res
     for (const [name, value] of docs ? DOCS_HEADERS : API_HEADERS) headers.set(name, value)
   }

@@ -43,14 +43,15 @@ export function telemetry(): MiddlewareHandler<{ Bindings: Env }> {
   return async function telemetryMiddleware(c, next) {
     const requestId = crypto.randomUUID()
     c.set('requestId', requestId)
-    c.header('X-Request-Id', requestId)
     const clientRequestId = c.req.header('x-request-id')?.match(CLIENT_REQUEST_ID)?.[0]
-    if (clientRequestId) c.header('X-Client-Request-Id', clientRequestId)
     const started = Date.now()
     const version = c.env.VERSION?.id ?? ''
     setLogVersion(version || null)
     await next()
-    const { status } = c.res
+    // On the response itself, whatever made it (a route may answer a Response of its own).
+    const { headers, status } = c.res
+    headers.set('X-Request-Id', requestId)
+    if (clientRequestId) headers.set('X-Client-Request-Id', clientRequestId)
     const cache = c.get('cache')
     const upstream = c.get('upstream')
     const partner = c.get('partner')?.name ?? null
@@ -66,7 +67,7 @@ export function telemetry(): MiddlewareHandler<{ Bindings: Env }> {
       method: c.req.method,
       route,
       status,
-      cache: c.res.headers.get('cache-status'),
+      cache: headers.get('cache-status'),
       upstreamStatus: upstream?.status ?? null,
       upstreamOutcome: upstream?.outcome ?? null,
       upstreamMs: upstream?.ms ?? null,

@@ -297,6 +297,42 @@ describe('a surface safe to expose', () => {
     expect(res.headers.get('cache-control') ?? '').not.toMatch(/public/)
   })
 
+  it('gives a page answered from its headers built once (a miss, a hit, a 304, a CORS answer) every security, request-id and rate-limit header, each once', async () => {
+    const withCors = { ...env, CORS_ALLOWED_ORIGINS: 'https://partner.example' }
+    const miss = await call(PATH)
+    const etag = miss.headers.get('etag') ?? ''
+    const answers = [
+      miss,
+      await call(PATH),
+      await call(PATH, { init: { headers: { 'if-none-match': etag } } }),
+      await call(PATH, { env: withCors, init: { headers: { origin: 'https://partner.example' } } }),
+    ]
+    expect(answers.map((r) => r.status)).toEqual([200, 200, 304, 200])
+    for (const res of answers) {
+      // A header set twice would read as both values, joined by a comma.
+      expect(res.headers.get('x-content-type-options')).toBe('nosniff')
+      expect(res.headers.get('x-frame-options')).toBe('DENY')
+      expect(res.headers.get('cross-origin-resource-policy')).toBe('same-origin')
+      expect(res.headers.get('strict-transport-security')).toBe(
+        'max-age=15552000; includeSubDomains',
+      )
+      expect(res.headers.get('content-security-policy')).toBe(
+        "default-src 'none'; frame-ancestors 'none'",
+      )
+      expect(res.headers.get('cache-control')).toMatch(/^private, max-age=\d+$/)
+      expect(res.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/)
+      expect(res.headers.get('ratelimit-policy')).toMatch(/^"\w+";q=\d+;w=\d+$/)
+      expect(res.headers.get('ratelimit')).toMatch(/^"\w+";r=\d+;t=\d+$/)
+    }
+    const [, hit, notModified, cors] = answers as [Response, Response, Response, Response]
+    expect(hit.headers.get('cache-status')).toMatch(/; hit; /)
+    expect(hit.headers.get('content-type')).toBe('application/json')
+    expect(notModified.headers.get('content-type')).toBeNull()
+    expect(notModified.headers.get('etag')).toBe(etag)
+    expect(cors.headers.get('access-control-allow-origin')).toBe('https://partner.example')
+    expect(new Set(answers.map((r) => r.headers.get('x-request-id'))).size).toBe(4)
+  })
+
   it('serves /docs under a CSP that allows only its own assets', async () => {
     const res = await call('/docs', { key: null })
     const csp = res.headers.get('content-security-policy') ?? ''
