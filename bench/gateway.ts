@@ -1,13 +1,14 @@
 // The gateway as the benchmarks run it: its bundle in Miniflare with every binding wrangler.toml
 // declares, a partner allowed to call it, and wrangler's build settings. Shared by `npm run
-// bench`, its `--profile` and its `--pipeline`.
+// bench`, its `--profile`, its `--pipeline` and its `--together`.
 import { readFileSync } from 'node:fs'
 import { resolve } from 'node:path'
-import type { Plugin } from 'esbuild'
-import type { Miniflare } from 'miniflare'
+import { build, type Plugin } from 'esbuild'
+import { convertV4MiniflareOptions, Miniflare } from 'miniflare'
 import { DEV_PARTNER_KEY_SECRET } from '../scripts/dev-partner'
 import { SIMULATOR_ADMIN_KEY } from '../simulator/upstream'
 import { digestKey, generatePartnerKey, storageKey } from '../src/partners/keys'
+import { workerdsOf } from './proc'
 
 /** Rate limits high enough that a load measures serving, not 429s; the binding is still asked. */
 export const BENCH_RATE_LIMIT = { simple: { limit: 1_000_000_000, period: 60 as const } }
@@ -88,4 +89,63 @@ export async function addPartner(mf: Miniflare, name: string, workers: string[])
     await kv.put(storageKey(await digestKey(key)), JSON.stringify(record), { metadata: record })
   }
   return key
+}
+
+/**
+ * esbuild as wrangler runs it on a worker's entry (wrangler.toml's aliases and `keep_names`,
+ * minified), with `define`d constants: for the floor and the ceilings, built beside the gateway.
+ */
+export async function bundleLikeWrangler(
+  entry: string,
+  outfile: string,
+  define: Record<string, string> = {},
+): Promise<string> {
+  const { topLevel } = wranglerTopLevel()
+  await build({
+    entryPoints: [entry],
+    outfile,
+    bundle: true,
+    minify: true,
+    keepNames: !/^keep_names\s*=\s*false/m.test(topLevel),
+    format: 'esm',
+    platform: 'browser',
+    target: 'es2024',
+    conditions: ['workerd', 'worker', 'browser'],
+    external: ['cloudflare:*'],
+    define: { 'process.env.NODE_ENV': '"production"', ...define },
+    plugins: [wranglerAliasPlugin()],
+    logLevel: 'warning',
+  })
+  return outfile
+}
+
+/**
+ * One side of a comparison (the ceiling, the floor or the gateway) in a workerd of its own, found
+ * by PID as a child of this process. Each gets the gateway's bindings; the baselines also the
+ * rate-limit binding as `RATE_LIMIT`, and no Durable Objects; the gateway a partner's key.
+ */
+export async function startSide(
+  name: 'ceiling' | 'floor' | 'gateway',
+  scriptPath: string,
+  options: { upstreamUrl: string; partner: string; onLog?: (message: string) => void },
+) {
+  const worker = gatewayWorker(name, { scriptPath, upstreamUrl: options.upstreamUrl })
+  const before = new Set(workerdsOf(process.pid))
+  const mf = new Miniflare(
+    convertV4MiniflareOptions({
+      handleStructuredLogs: ({ message }: { message: string }) => options.onLog?.(message),
+      workers: [
+        {
+          ...worker,
+          ...(name === 'gateway' ? {} : { durableObjects: {} }),
+          ratelimits: { ...worker.ratelimits, RATE_LIMIT: worker.ratelimits.RATE_LIMIT_STANDARD },
+        },
+      ],
+    }),
+  )
+  await mf.ready
+  const pids = workerdsOf(process.pid).filter((p) => !before.has(p))
+  const url = (await mf.unsafeGetDirectURL(name)).toString().replace(/\/$/, '')
+  const auth = name === 'gateway' ? `Bearer ${await addPartner(mf, options.partner, [name])}` : ''
+  return { name, mf, pids, url, auth }
 }

@@ -12,13 +12,12 @@
 import { spawnSync } from 'node:child_process'
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { resolve } from 'node:path'
-import { build } from 'esbuild'
-import { convertV4MiniflareOptions, Miniflare } from 'miniflare'
+import type { Miniflare } from 'miniflare'
 import { envIntegers } from '../scripts/cli'
 import { startSimulatorServer } from '../simulator/server'
 import { ceilingSource } from './ceiling'
-import { addPartner, gatewayWorker, wranglerAliasPlugin } from './gateway'
-import { runNs, workerdsOf } from './proc'
+import { bundleLikeWrangler, startSide } from './gateway'
+import { runNs } from './proc'
 import { median, quartiles } from './stats'
 
 const setting = envIntegers('npm run bench -- --pipeline')
@@ -58,53 +57,18 @@ export default {
 async function bundle(name: SideName, head: string, define: Record<string, string> = {}) {
   const entry = resolve(`${BUILD_DIR}/${name}.entry.js`)
   writeFileSync(entry, `${head}\n${DRIVER}`)
-  const outfile = `${BUILD_DIR}/${name}.js`
-  await build({
-    entryPoints: [entry],
-    outfile,
-    bundle: true,
-    minify: true,
-    format: 'esm',
-    platform: 'browser',
-    target: 'es2024',
-    conditions: ['workerd', 'worker', 'browser'],
-    external: ['cloudflare:*'],
-    define: { 'process.env.NODE_ENV': '"production"', ...define },
-    plugins: [wranglerAliasPlugin()],
-    logLevel: 'warning',
-  })
-  return outfile
+  return bundleLikeWrangler(entry, `${BUILD_DIR}/${name}.js`, define)
 }
 
 type Side = { name: SideName; mf: Miniflare; pids: string[]; url: string; auth: string }
 
-/** A side in its own workerd (found by PID, as a child of this process), warmed on the page. */
-async function start(
+/** A side in its own workerd (bench/gateway.ts). */
+const start = (
   name: SideName,
   scriptPath: string,
   upstreamUrl: string,
   onLog?: (m: string) => void,
-) {
-  const worker = gatewayWorker(name, { scriptPath, upstreamUrl })
-  const before = new Set(workerdsOf(process.pid))
-  const mf = new Miniflare(
-    convertV4MiniflareOptions({
-      handleStructuredLogs: ({ message }: { message: string }) => onLog?.(message),
-      workers: [
-        {
-          ...worker,
-          ...(name === 'gateway' ? {} : { durableObjects: {} }),
-          ratelimits: { ...worker.ratelimits, RATE_LIMIT: worker.ratelimits.RATE_LIMIT_STANDARD },
-        },
-      ],
-    }),
-  )
-  await mf.ready
-  const pids = workerdsOf(process.pid).filter((p) => !before.has(p))
-  const url = (await mf.unsafeGetDirectURL(name)).toString().replace(/\/$/, '')
-  const auth = name === 'gateway' ? `Bearer ${await addPartner(mf, PARTNER, [name])}` : ''
-  return { name, mf, pids, url, auth }
-}
+) => startSide(name, scriptPath, { upstreamUrl, partner: PARTNER, onLog })
 
 /** One request to a side: `n` runs of its handler; the last one's status, headers and body. */
 async function ask(side: Side, n: number) {

@@ -17,7 +17,6 @@ import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { SourceMap, type SourceMapPayload, type SourceMapping } from 'node:module'
 import { cpus, totalmem } from 'node:os'
 import { gzipSync } from 'node:zlib'
-import { build as esbuild } from 'esbuild'
 import { convertV4MiniflareOptions, Miniflare } from 'miniflare'
 import OpenAI from 'openai'
 import { envIntegers, integer, readArgs } from '../scripts/cli'
@@ -28,11 +27,12 @@ import { ceilingSource } from './ceiling'
 import {
   addPartner,
   BENCH_RATE_LIMIT,
+  bundleLikeWrangler,
   gatewayWorker,
   wranglerAliases,
-  wranglerAliasPlugin,
   wranglerTopLevel,
 } from './gateway'
+import { buildLoadScript } from './load-script'
 import { cpuUs, workerdsOf } from './proc'
 import { type CpuProfile, profileStartup, SAMPLING_US, startupWorker, uploadForm } from './startup'
 import { median } from './stats'
@@ -245,20 +245,7 @@ log(`bundle: ${bundleKiB.raw.toFixed(1)} KiB raw, ${bundleKiB.gzip.toFixed(1)} K
 
 /** esbuild as wrangler runs it (bench/floor.ts's FLOOR_* constants defined), into bench/.build. */
 async function buildFloor(outfile: string, define: Record<string, string>): Promise<void> {
-  await esbuild({
-    entryPoints: ['bench/floor.ts'],
-    outfile,
-    bundle: true,
-    minify: true,
-    keepNames: keepNames === 'true',
-    format: 'esm',
-    platform: 'browser',
-    target: 'es2024',
-    conditions: ['workerd', 'worker', 'browser'],
-    define: { 'process.env.NODE_ENV': '"production"', ...define },
-    plugins: [wranglerAliasPlugin(aliases)],
-    logLevel: 'warning',
-  })
+  await bundleLikeWrangler('bench/floor.ts', outfile, define)
 }
 
 // --- 2. start-up: the gateway's upload and the floor's, each as wrangler builds it ---
@@ -581,18 +568,7 @@ const workerdCpuUs = () => cpuUs(workerds)
 
 /** bench/load.ts, bundled once (its packages left to node_modules): each run starts quicker. */
 const LOAD_SCRIPT = `${BUILD_DIR}/load.mjs`
-if (RUN_PAIRS || RUN_REST) {
-  await esbuild({
-    entryPoints: ['bench/load.ts'],
-    outfile: LOAD_SCRIPT,
-    bundle: true,
-    packages: 'external',
-    format: 'esm',
-    platform: 'node',
-    target: 'node22',
-    logLevel: 'warning',
-  })
-}
+if (RUN_PAIRS || RUN_REST) await buildLoadScript(LOAD_SCRIPT)
 
 /** One load run, from a separate process, against a full URL (`paths` replace its path). */
 let optionFiles = 0

@@ -12,14 +12,14 @@
 // round, 4), TOGETHER_CONNECTIONS (per side, 8). Builds go to bench/.build/together/ (ignored).
 import { spawn, spawnSync } from 'node:child_process'
 import { mkdirSync, writeFileSync } from 'node:fs'
-import { build } from 'esbuild'
-import { convertV4MiniflareOptions, Miniflare } from 'miniflare'
+import type { Miniflare } from 'miniflare'
 import { envIntegers } from '../scripts/cli'
 import { OFFLINE_ENV, WRANGLER } from '../scripts/wrangler'
 import { startSimulatorServer } from '../simulator/server'
 import { ceilingSource } from './ceiling'
-import { addPartner, gatewayWorker, wranglerAliasPlugin } from './gateway'
-import { cpuUs, workerdsOf } from './proc'
+import { bundleLikeWrangler, startSide } from './gateway'
+import { buildLoadScript } from './load-script'
+import { cpuUs } from './proc'
 import { median, quartiles } from './stats'
 
 const setting = envIntegers('npm run bench -- --together')
@@ -44,52 +44,16 @@ type Side = { name: SideName; mf: Miniflare; pids: string[]; url: string; auth: 
 /** What a gateway hit on one page answers and logs: the ceiling and the floor answer the same. */
 type Hit = { limit: number; body: string; headers: [string, string][]; line: string; key: string }
 
-/** A side in its own workerd (found by PID, as a child of this process). */
-async function start(
+/** A side in its own workerd (bench/gateway.ts). */
+const start = (
   name: SideName,
   scriptPath: string,
   upstreamUrl: string,
   onLog?: (m: string) => void,
-) {
-  const worker = gatewayWorker(name, { scriptPath, upstreamUrl })
-  const before = new Set(workerdsOf(process.pid))
-  const mf = new Miniflare(
-    convertV4MiniflareOptions({
-      handleStructuredLogs: ({ message }: { message: string }) => onLog?.(message),
-      workers: [
-        {
-          ...worker,
-          ...(name === 'gateway' ? {} : { durableObjects: {} }),
-          ratelimits: { ...worker.ratelimits, RATE_LIMIT: worker.ratelimits.RATE_LIMIT_STANDARD },
-        },
-      ],
-    }),
-  )
-  await mf.ready
-  const pids = workerdsOf(process.pid).filter((p) => !before.has(p))
-  const url = (await mf.unsafeGetDirectURL(name)).toString().replace(/\/$/, '')
-  const auth = name === 'gateway' ? `Bearer ${await addPartner(mf, PARTNER, [name])}` : ''
-  return { name, mf, pids, url, auth }
-}
+) => startSide(name, scriptPath, { upstreamUrl, partner: PARTNER, onLog })
 
-/** esbuild as wrangler runs it, for the floor and the ceilings (wrangler.toml's aliases). */
-async function bundle(outfile: string, entry: string, define: Record<string, string> = {}) {
-  await build({
-    entryPoints: [entry],
-    outfile,
-    bundle: true,
-    minify: true,
-    format: 'esm',
-    platform: 'browser',
-    target: 'es2024',
-    conditions: ['workerd', 'worker', 'browser'],
-    external: ['cloudflare:*'],
-    define: { 'process.env.NODE_ENV': '"production"', ...define },
-    plugins: [wranglerAliasPlugin()],
-    logLevel: 'warning',
-  })
-  return outfile
-}
+const bundle = (outfile: string, entry: string, define?: Record<string, string>) =>
+  bundleLikeWrangler(entry, outfile, define)
 
 /** One side's load for a round, from a process of its own: requests answered. */
 async function load(side: Side, size: number): Promise<number> {
@@ -127,16 +91,7 @@ const built = spawnSync(
   { encoding: 'utf8', env: { ...process.env, ...OFFLINE_ENV } },
 )
 if (built.status !== 0) throw new Error(built.stderr || built.stdout)
-await build({
-  entryPoints: ['bench/load.ts'],
-  outfile: `${BUILD_DIR}/load.mjs`,
-  bundle: true,
-  packages: 'external',
-  format: 'esm',
-  platform: 'node',
-  target: 'node22',
-  logLevel: 'warning',
-})
+await buildLoadScript(`${BUILD_DIR}/load.mjs`)
 const simulator = await startSimulatorServer({ port: 0, groups: 10_000, latencyMs: 0 })
 const sides: Side[] = []
 try {
