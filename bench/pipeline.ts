@@ -12,13 +12,12 @@
 import { spawnSync } from 'node:child_process'
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { resolve } from 'node:path'
-import type { Miniflare } from 'miniflare'
 import { envIntegers } from '../scripts/cli'
 import { startSimulatorServer } from '../simulator/server'
 import { ceilingSource } from './ceiling'
 import { bundleLikeWrangler, startSide } from './gateway'
 import { runNs } from './proc'
-import { median, quartiles } from './stats'
+import { median, pairLines } from './stats'
 
 const setting = envIntegers('npm run bench -- --pipeline')
 const LIMIT = setting('PIPELINE_LIMIT', 20, 0, 1000)
@@ -60,15 +59,7 @@ async function bundle(name: SideName, head: string, define: Record<string, strin
   return bundleLikeWrangler(entry, `${BUILD_DIR}/${name}.js`, define)
 }
 
-type Side = { name: SideName; mf: Miniflare; pids: string[]; url: string; auth: string }
-
-/** A side in its own workerd (bench/gateway.ts). */
-const start = (
-  name: SideName,
-  scriptPath: string,
-  upstreamUrl: string,
-  onLog?: (m: string) => void,
-) => startSide(name, scriptPath, { upstreamUrl, partner: PARTNER, onLog })
+type Side = Awaited<ReturnType<typeof startSide>>
 
 /** One request to a side: `n` runs of its handler; the last one's status, headers and body. */
 async function ask(side: Side, n: number) {
@@ -81,19 +72,23 @@ async function ask(side: Side, n: number) {
 
 mkdirSync(BUILD_DIR, { recursive: true })
 const simulator = await startSimulatorServer({ port: 0, groups: 2_000, latencyMs: 0 })
+/** What every side is started with (bench/gateway.ts `startSide`). */
+const sideOptions = { upstreamUrl: simulator.baseUrl, partner: PARTNER }
 const sides: Side[] = []
 try {
   const src = resolve('src/index.ts')
   let line = ''
-  const gateway = await start(
+  const gateway = await startSide(
     'gateway',
     await bundle(
       'gateway',
       `import app from '${src}'\nexport { PageFetcher, PopularPages } from '${src}'`,
     ),
-    simulator.baseUrl,
-    (message) => {
-      if (message.includes('"cache":"groups-gateway; hit')) line = message
+    {
+      ...sideOptions,
+      onLog: (message) => {
+        if (message.includes('"cache":"groups-gateway; hit')) line = message
+      },
     },
   )
   sides.push(gateway)
@@ -114,8 +109,8 @@ try {
     'ceiling',
     `${ceilingSource({ ...hit, headers, line }, { partner: PARTNER, route: ROUTE })}\nconst app = ceiling`,
   )
-  sides.unshift(await start('floor', floor, simulator.baseUrl))
-  sides.unshift(await start('ceiling', ceiling, simulator.baseUrl))
+  sides.unshift(await startSide('floor', floor, sideOptions))
+  sides.unshift(await startSide('ceiling', ceiling, sideOptions))
   for (const side of sides) {
     const { body } = await ask(side, 1)
     if (body !== hit.body) throw new Error(`${side.name} serves other bytes`)
@@ -146,17 +141,12 @@ try {
     "\nCPU per run of the handler (us; median, and the median of the rounds' differences):",
   )
   for (const name of SIDES) console.log(`  ${name.padEnd(8)} ${median(us[name]).toFixed(1)}`)
-  for (const [a, b] of [
+  const pairs = [
     ['floor', 'ceiling'],
     ['gateway', 'ceiling'],
     ['gateway', 'floor'],
-  ] as const) {
-    const d = over(a, b)
-    const [q1, q3] = quartiles(d)
-    console.log(
-      `  ${a} - ${b}: ${median(d).toFixed(1)} (middle half of rounds ${q1.toFixed(1)} to ${q3.toFixed(1)})`,
-    )
-  }
+  ] as const
+  for (const line of pairLines(pairs, over, { sign: '-', digits: 1 })) console.log(line)
 } finally {
   for (const side of sides) await side.mf.dispose()
   await simulator.close()

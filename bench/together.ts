@@ -12,7 +12,6 @@
 // round, 4), TOGETHER_CONNECTIONS (per side, 8). Builds go to bench/.build/together/ (ignored).
 import { spawn, spawnSync } from 'node:child_process'
 import { mkdirSync, writeFileSync } from 'node:fs'
-import type { Miniflare } from 'miniflare'
 import { envIntegers } from '../scripts/cli'
 import { OFFLINE_ENV, WRANGLER } from '../scripts/wrangler'
 import { startSimulatorServer } from '../simulator/server'
@@ -20,7 +19,7 @@ import { ceilingSource } from './ceiling'
 import { bundleLikeWrangler, startSide } from './gateway'
 import { buildLoadScript } from './load-script'
 import { cpuUs } from './proc'
-import { median, quartiles } from './stats'
+import { median, pairLines } from './stats'
 
 const setting = envIntegers('npm run bench -- --together')
 const ROUNDS = setting('TOGETHER_ROUNDS', 12, 1, 200)
@@ -39,21 +38,10 @@ const ROUTE = '/v1/organization/groups'
 const PARTNER = 'bench'
 const SIDES = ['ceiling', 'floor', 'gateway'] as const
 type SideName = (typeof SIDES)[number]
-type Side = { name: SideName; mf: Miniflare; pids: string[]; url: string; auth: string }
+type Side = Awaited<ReturnType<typeof startSide>>
 
 /** What a gateway hit on one page answers and logs: the ceiling and the floor answer the same. */
 type Hit = { limit: number; body: string; headers: [string, string][]; line: string; key: string }
-
-/** A side in its own workerd (bench/gateway.ts). */
-const start = (
-  name: SideName,
-  scriptPath: string,
-  upstreamUrl: string,
-  onLog?: (m: string) => void,
-) => startSide(name, scriptPath, { upstreamUrl, partner: PARTNER, onLog })
-
-const bundle = (outfile: string, entry: string, define?: Record<string, string>) =>
-  bundleLikeWrangler(entry, outfile, define)
 
 /** One side's load for a round, from a process of its own: requests answered. */
 async function load(side: Side, size: number): Promise<number> {
@@ -93,18 +81,19 @@ const built = spawnSync(
 if (built.status !== 0) throw new Error(built.stderr || built.stdout)
 await buildLoadScript(`${BUILD_DIR}/load.mjs`)
 const simulator = await startSimulatorServer({ port: 0, groups: 10_000, latencyMs: 0 })
+/** What every side is started with (bench/gateway.ts `startSide`). */
+const sideOptions = { upstreamUrl: simulator.baseUrl, partner: PARTNER }
 const sides: Side[] = []
 try {
   // The gateway first: its hit on each page is what the others answer and log.
   let line = ''
-  const gateway = await start(
-    'gateway',
-    `${BUILD_DIR}/gateway/index.js`,
-    simulator.baseUrl,
-    (m) => {
+  const gateway = await startSide('gateway', `${BUILD_DIR}/gateway/index.js`, {
+    ...sideOptions,
+    onLog: (m) => {
       if (m.includes('"cache":"groups-gateway; hit')) line = m
     },
-  )
+  })
+  sides.push(gateway)
   const hits: Hit[] = []
   for (const limit of SIZES) {
     const ask = () =>
@@ -123,12 +112,12 @@ try {
     )
     hits.push({ limit, body, headers, line, key: 'unused' })
   }
-  const floor = await bundle(`${BUILD_DIR}/floor.js`, 'bench/floor.ts', {
+  const floor = await bundleLikeWrangler('bench/floor.ts', `${BUILD_DIR}/floor.js`, {
     FLOOR_KV: 'false',
     FLOOR_PARTNER: JSON.stringify(PARTNER),
     FLOOR_PAGES: JSON.stringify(hits),
   })
-  sides.push(await start('floor', floor, simulator.baseUrl), gateway)
+  sides.push(await startSide('floor', floor, sideOptions))
   const pin = async (side: Side, hit: Hit) => {
     const res = await fetch(`${side.url}${ROUTE}?limit=${hit.limit}`, {
       headers: side.auth ? { authorization: side.auth } : {},
@@ -145,50 +134,48 @@ try {
   for (const hit of hits) {
     const size = hit.limit
     // The ceiling of this size, exactly as bench/ceiling.ts writes it: a worker of its own.
+    const entry = `${BUILD_DIR}/ceiling-${size}.entry.js`
     writeFileSync(
-      `${BUILD_DIR}/ceiling-${size}.entry.js`,
+      entry,
       `${ceilingSource(hit, { partner: PARTNER, route: ROUTE })}\nexport default ceiling`,
     )
-    const entry = `${BUILD_DIR}/ceiling-${size}.entry.js`
-    const ceiling = await start(
+    const ceiling = await startSide(
       'ceiling',
-      await bundle(`${BUILD_DIR}/ceiling-${size}.js`, entry),
-      simulator.baseUrl,
+      await bundleLikeWrangler(entry, `${BUILD_DIR}/ceiling-${size}.js`),
+      sideOptions,
     )
-    sides.unshift(ceiling)
-    await pin(ceiling, hit)
-    const us: Record<SideName, number[]> = { ceiling: [], floor: [], gateway: [] }
-    // Round 0 warms every side under load, and is not counted.
-    for (let round = 0; round <= ROUNDS; round++) {
-      const before = sides.map((s) => cpuUs(s.pids))
-      const answered = await Promise.all(sides.map((s) => load(s, size)))
-      if (round === 0) continue
-      for (const [i, side] of sides.entries()) {
-        us[side.name].push((cpuUs(side.pids) - (before[i] as number)) / (answered[i] as number))
+    try {
+      await pin(ceiling, hit)
+      const running = [ceiling, ...sides]
+      const us: Record<SideName, number[]> = { ceiling: [], floor: [], gateway: [] }
+      // Round 0 warms every side under load, and is not counted.
+      for (let round = 0; round <= ROUNDS; round++) {
+        const before = running.map((s) => cpuUs(s.pids))
+        const answered = await Promise.all(running.map((s) => load(s, size)))
+        if (round === 0) continue
+        for (const [i, side] of running.entries()) {
+          us[side.name].push((cpuUs(side.pids) - (before[i] as number)) / (answered[i] as number))
+        }
+        console.log(
+          `  limit=${size}, round ${round}: ${SIDES.map((n) => `${n} ${us[n].at(-1)?.toFixed(0)}`).join(', ')} us CPU a request`,
+        )
       }
+      const ratio = (a: SideName, b: SideName) => us[a].map((x, i) => x / (us[b][i] as number))
       console.log(
-        `  limit=${size}, round ${round}: ${SIDES.map((n) => `${n} ${us[n].at(-1)?.toFixed(0)}`).join(', ')} us CPU a request`,
+        `\nlimit=${size}: CPU per request (us, medians), and the medians of the rounds' ratios:`,
       )
+      for (const name of SIDES) console.log(`  ${name.padEnd(8)} ${median(us[name]).toFixed(0)}`)
+      const pairs = [
+        ['gateway', 'ceiling'],
+        ['floor', 'ceiling'],
+        ['gateway', 'floor'],
+      ] as const
+      for (const line of pairLines(pairs, ratio, { sign: '/', digits: 3, unit: 'x' }))
+        console.log(line)
+      console.log('')
+    } finally {
+      await ceiling.mf.dispose()
     }
-    const ratio = (a: SideName, b: SideName) => us[a].map((x, i) => x / (us[b][i] as number))
-    console.log(
-      `\nlimit=${size}: CPU per request (us, medians), and the medians of the rounds' ratios:`,
-    )
-    for (const name of SIDES) console.log(`  ${name.padEnd(8)} ${median(us[name]).toFixed(0)}`)
-    for (const [a, b] of [
-      ['gateway', 'ceiling'],
-      ['floor', 'ceiling'],
-      ['gateway', 'floor'],
-    ] as const) {
-      const r = ratio(a, b)
-      const [q1, q3] = quartiles(r)
-      console.log(
-        `  ${a} / ${b}: ${median(r).toFixed(3)}x (middle half of rounds ${q1.toFixed(3)} to ${q3.toFixed(3)})`,
-      )
-    }
-    console.log('')
-    sides.shift()
-    await ceiling.mf.dispose()
   }
 } finally {
   for (const side of sides) await side.mf.dispose()

@@ -19,8 +19,8 @@ export function groupsRoutes(app: App, state: PagesState) {
  * how much of `max-age` (the whole lifetime) is spent: what is left is max-age - Age (RFC 9111).
  */
 function listGroups(state: PagesState): RouteHandler<typeof route, { Bindings: Env }> {
-  // The headers every page answer carries, built once per `Cache-Control` (the vars set it).
-  let fixed: { cacheControl: string; ok: Headers; notModified: Headers } | undefined
+  // The headers every page answer carries, built once per TTL (the vars set `Cache-Control`).
+  let fixed: { ttl: number; ok: Headers; notModified: Headers } | undefined
   return async function listGroupsHandler(c) {
     const now = state.now()
     const deps = pageDeps(c.env, state, {
@@ -35,11 +35,11 @@ function listGroups(state: PagesState): RouteHandler<typeof route, { Bindings: E
     const { after = null, limit, order } = c.req.valid('query')
     const directives = readDirectives(c.req.raw.headers)
     const { page, outcome } = await getPage(deps, { after, limit, order }, directives, now)
-    const cacheControl = `private, max-age=${deps.settings.freshness.ttlSeconds}`
-    if (fixed?.cacheControl !== cacheControl) {
-      const control: [string, string] = ['Cache-Control', cacheControl]
+    const ttl = deps.settings.freshness.ttlSeconds
+    if (fixed?.ttl !== ttl) {
+      const control: [string, string] = ['Cache-Control', `private, max-age=${ttl}`]
       fixed = {
-        cacheControl,
+        ttl,
         ok: apiHeaders([['Content-Type', 'application/json'], control]),
         notModified: apiHeaders([control]),
       }

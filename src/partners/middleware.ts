@@ -45,17 +45,14 @@ export function partnerRateLimit(limiter: PartnerLimiter): MiddlewareHandler<{ B
     const { tier } = partner
     const binding = c.env[tier.binding]
     const decision = await limiter.check(partner, binding, Date.now(), c.get('requestId'))
-    const policy = `"${tier.name}";q=${tier.limit};w=${tier.periodSeconds}`
-    const now = `"${tier.name}";r=${decision.remaining};t=${decision.reset}`
-    if (!decision.allowed) {
-      c.header('RateLimit-Policy', policy)
-      c.header('RateLimit', now)
-      throw rateLimited(partner, decision)
+    const fields = {
+      'RateLimit-Policy': `"${tier.name}";q=${tier.limit};w=${tier.periodSeconds}`,
+      RateLimit: `"${tier.name}";r=${decision.remaining};t=${decision.reset}`,
     }
+    if (!decision.allowed) throw rateLimited(partner, decision).with({ headers: fields })
     await next()
     // On the response itself, whatever made it (a route may answer a Response of its own).
     const { headers } = c.res
-    headers.set('RateLimit-Policy', policy)
-    headers.set('RateLimit', now)
+    for (const [name, value] of Object.entries(fields)) headers.set(name, value)
   }
 }
